@@ -1,0 +1,1 @@
+"""Faust wiring: app factory, topics, codecs, tables, agents, timers."""

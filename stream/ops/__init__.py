@@ -1,0 +1,1 @@
+"""Operations: the local dev broker, metrics, lag, health."""

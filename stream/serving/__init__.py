@@ -1,0 +1,1 @@
+"""Redis materialisation and the query API."""

@@ -1,0 +1,1 @@
+"""Builders, fixed clocks and fakes shared by tests and users."""
