@@ -1,1 +1,1 @@
-"""Pure segmentation engine: rule language, contact state, time, the engine step. No I/O, no clock."""
+"""Pure segmentation engine: rules, contact state, time, the engine step. No I/O, no clock."""

@@ -1,0 +1,268 @@
+"""Compile a RuleSet once into fast evaluators and the index of what each input can change.
+
+Nodes are the segments and the lifecycle stage, in dependency order: (depth, key), where the
+stage's key is "" (docs/semantics.md). An event re-evaluates only the nodes its type, traits
+or the passing of time can affect, plus everything that depends on those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from stream.core import ast
+from stream.core.feeds import Feed, behaviour_extractor, feed_key, score_extractor
+from stream.core.values import ValueTest, compile_test, resolve
+
+if TYPE_CHECKING:
+    from stream.core.state import ContactState
+
+Evaluator = Callable[["ContactState", int], bool]
+LIFECYCLE = ""  # the lifecycle node's key in the dependency order
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A segment (`key` = its id) or the lifecycle stage (`key` = LIFECYCLE)."""
+
+    key: str
+    depth: int
+    evaluate: Evaluator  # segments only; the stage uses `stage_rules`
+    holdout: float = 0.0
+    stage_rules: tuple[tuple[int, Evaluator], ...] = ()  # (stage index, rule), highest first
+
+
+@dataclass(frozen=True, slots=True)
+class TimeLeaf:
+    """A windowed condition whose value can change as time passes: feed + test of its value."""
+
+    feed: int
+    test: ValueTest
+
+
+@dataclass(slots=True)
+class Plan:
+    """Everything the engine needs, computed once per rule set."""
+
+    rules: ast.RuleSet
+    feeds: list[Feed] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+    stages: tuple[str, ...] = ()
+    allow_regress: bool = False
+    trait_keys: frozenset[str] = frozenset()
+    time_leaves: list[TimeLeaf] = field(default_factory=list)
+    feeds_by_type: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    nodes_by_type: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    nodes_by_trait: dict[str, frozenset[int]] = field(default_factory=dict)
+    time_nodes: tuple[int, ...] = ()
+    leaves_by_feed: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    all_nodes: tuple[int, ...] = ()
+
+
+class _Builder:
+    """Walks conditions, registering feeds and recording what each node reads."""
+
+    def __init__(self, rules: ast.RuleSet) -> None:
+        self.rules = rules
+        self.feeds: list[Feed] = []
+        self.feed_index: dict[str, int] = {}
+        self.time_leaves: list[TimeLeaf] = []
+        self.scores = {s.id: s for s in rules.scores}
+        self.stages = rules.lifecycle.stages if rules.lifecycle else ()
+        # What the node being compiled reads:
+        self.types: set[str] = set()
+        self.traits: set[str] = set()
+        self.refs: set[str] = set()
+        self.timed = False
+
+    def start_node(self) -> None:
+        self.types, self.traits, self.refs, self.timed = set(), set(), set(), False
+
+    def feed(self, key: str, kind: str, within: int | None, extractors: dict[str, Any]) -> int:
+        if key not in self.feed_index:
+            self.feed_index[key] = len(self.feeds)
+            self.feeds.append(Feed(key, kind, within, extractors))
+        return self.feed_index[key]
+
+    def leaf(self, feed: int, test: ValueTest) -> Evaluator:
+        spec = self.feeds[feed]
+        self.types.update(spec.extractors)
+        if spec.within is not None:
+            self.timed = True
+            self.time_leaves.append(TimeLeaf(feed, test))
+        value = spec.value
+        return lambda st, now: test(value(st.feeds[feed], now))
+
+    def condition(self, cond: ast.Condition) -> Evaluator:
+        if isinstance(cond, ast.All):
+            parts = [self.condition(c) for c in cond.items]
+            return lambda st, now: all(p(st, now) for p in parts)
+        if isinstance(cond, ast.Any_):
+            parts = [self.condition(c) for c in cond.items]
+            return lambda st, now: any(p(st, now) for p in parts)
+        if isinstance(cond, ast.Not):
+            inner = self.condition(cond.item)
+            return lambda st, now: not inner(st, now)
+        if isinstance(cond, ast.Trait):
+            self.traits.add(cond.path[0])
+            path, test = cond.path, compile_test(cond.predicate)
+            return lambda st, now: test(resolve(st.traits, path))
+        if isinstance(cond, ast.Behaviour):
+            return self.behaviour(cond)
+        if isinstance(cond, ast.ScoreTest):
+            return self.score(cond)
+        if isinstance(cond, ast.InSegment):
+            self.refs.add(cond.segment)
+            segment = cond.segment
+            return lambda st, now: segment in st.members
+        if isinstance(cond, ast.StageTest):
+            self.refs.add(LIFECYCLE)
+            return self.stage_test(cond.predicate)
+        raise TypeError(f"unknown condition {cond!r}")
+
+    def behaviour(self, cond: ast.Behaviour) -> Evaluator:
+        agg = cond.aggregate
+        key = feed_key("b", cond.types, cond.where, cond.within, agg.kind, agg.property)
+        extractor = behaviour_extractor(cond.where, agg.kind, agg.property)
+        feed = self.feed(key, agg.kind, cond.within, dict.fromkeys(cond.types, extractor))
+        return self.leaf(feed, compile_test(agg.predicate))
+
+    def score(self, cond: ast.ScoreTest) -> Evaluator:
+        score = self.scores[cond.score]
+        types = sorted({t for rule in score.rules for t in rule.types})
+        extractors = {t: score_extractor(score.rules, t) for t in types}
+        feed = self.feed(feed_key("s", score), "sum", score.within, extractors)
+        return self.leaf(feed, compile_test(cond.predicate))
+
+    def stage_test(self, predicate: ast.Predicate) -> Evaluator:
+        index = self.stages.index
+        operand = predicate.operand
+        if predicate.op in ("in", "not_in"):
+            wanted = frozenset(index(s) for s in operand)
+            inside = predicate.op == "in"
+            return lambda st, now: st.stage is not None and (st.stage in wanted) is inside
+        target = index(operand)
+        compare = _STAGE_COMPARE[predicate.op]
+        return lambda st, now: st.stage is not None and compare(st.stage, target)
+
+
+_STAGE_COMPARE: dict[str, Callable[[int, int], bool]] = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+}
+
+
+@dataclass(slots=True)
+class _Draft:
+    key: str
+    evaluate: Evaluator
+    holdout: float
+    stage_rules: tuple[tuple[int, Evaluator], ...]
+    types: set[str]
+    traits: set[str]
+    refs: set[str]
+    timed: bool
+
+
+def compile_rules(rules: ast.RuleSet) -> Plan:
+    """Compile a loaded (already validated) rule set."""
+    builder = _Builder(rules)
+    drafts: dict[str, _Draft] = {}
+    for segment in rules.segments:
+        builder.start_node()
+        evaluate = builder.condition(segment.when)
+        drafts[segment.id] = _draft(builder, segment.id, evaluate, segment.holdout, ())
+    if rules.lifecycle is not None:
+        builder.start_node()
+        stages = rules.lifecycle.stages
+        stage_rules = [
+            (stages.index(r.stage), builder.condition(r.when)) for r in rules.lifecycle.rules
+        ]
+        stage_rules.sort(key=lambda pair: -pair[0])
+        drafts[LIFECYCLE] = _draft(builder, LIFECYCLE, _never, 0.0, tuple(stage_rules))
+
+    depth = _depths(drafts)
+    order = sorted(drafts, key=lambda k: (depth[k], k))
+    position = {key: i for i, key in enumerate(order)}
+    plan = Plan(rules=rules, feeds=builder.feeds, time_leaves=builder.time_leaves)
+    plan.stages = builder.stages
+    plan.allow_regress = bool(rules.lifecycle and rules.lifecycle.allow_regress)
+    plan.nodes = [
+        Node(k, depth[k], drafts[k].evaluate, drafts[k].holdout, drafts[k].stage_rules)
+        for k in order
+    ]
+    dependents: dict[str, set[str]] = {k: set() for k in drafts}
+    for key, draft in drafts.items():
+        for ref in draft.refs:
+            dependents[ref].add(key)
+
+    def closure(seeds: Iterable[str]) -> tuple[int, ...]:
+        seen: set[str] = set()
+        stack = list(seeds)
+        while stack:
+            key = stack.pop()
+            if key not in seen:
+                seen.add(key)
+                stack.extend(dependents[key])
+        return tuple(sorted(position[k] for k in seen))
+
+    types = {t for d in drafts.values() for t in d.types}
+    plan.nodes_by_type = {t: closure(k for k, d in drafts.items() if t in d.types) for t in types}
+    traits = {t for d in drafts.values() for t in d.traits}
+    plan.trait_keys = frozenset(traits)
+    plan.nodes_by_trait = {
+        t: frozenset(closure(k for k, d in drafts.items() if t in d.traits)) for t in traits
+    }
+    plan.time_nodes = closure(k for k, d in drafts.items() if d.timed)
+    plan.all_nodes = tuple(range(len(order)))
+    plan.feeds_by_type = {
+        t: tuple(i for i, f in enumerate(plan.feeds) if t in f.extractors) for t in types
+    }
+    by_feed: dict[int, list[int]] = {}
+    for i, leaf in enumerate(plan.time_leaves):
+        by_feed.setdefault(leaf.feed, []).append(i)
+    plan.leaves_by_feed = {f: tuple(v) for f, v in by_feed.items()}
+    return plan
+
+
+def _never(st: ContactState, now: int) -> bool:
+    return False
+
+
+def _draft(
+    builder: _Builder,
+    key: str,
+    evaluate: Evaluator,
+    holdout: float,
+    stage_rules: tuple[tuple[int, Evaluator], ...],
+) -> _Draft:
+    return _Draft(
+        key,
+        evaluate,
+        holdout,
+        stage_rules,
+        builder.types,
+        builder.traits,
+        builder.refs,
+        builder.timed,
+    )
+
+
+def _depths(drafts: dict[str, _Draft]) -> dict[str, int]:
+    """Depth of each node: 0 without references, else 1 + the deepest it refers to."""
+    depth: dict[str, int] = {}
+
+    def visit(key: str) -> int:
+        if key not in depth:
+            refs = drafts[key].refs
+            depth[key] = 1 + max(visit(r) for r in refs) if refs else 0
+        return depth[key]
+
+    for key in drafts:
+        visit(key)
+    return depth

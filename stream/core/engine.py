@@ -1,0 +1,261 @@
+"""The engine step: `(state, event, now) -> (state, changes)`, and time passing as data.
+
+`apply` fires the contact's deadlines up to the new `now`, then applies the event and
+re-evaluates only what it can affect. `next_deadline` tells the caller when to call
+`advance` with no new event. Nothing here reads a clock or does I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from stream.core import ast
+from stream.core.compile import LIFECYCLE, Plan, compile_rules
+from stream.core.events import IDENTIFY, Event
+from stream.core.feeds import SKIP
+from stream.core.state import ContactState, decode_state, encode_state
+from stream.core.timefmt import format_ts
+
+HOUR = 3_600_000_000
+DEFAULT_HORIZON = 24 * HOUR
+_PRUNE_RECENT_AT = 16
+
+Change = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one event did: the contact's state, its change messages, and whether it was a retry."""
+
+    state: ContactState
+    changes: list[Change] = field(default_factory=list)
+    duplicate: bool = False
+    now: int = 0
+
+
+def held_out(segment: str, contact_id: str, share: float) -> bool:
+    """The stable holdout draw of docs/semantics.md."""
+    if share <= 0.0:
+        return False
+    digest = hashlib.sha256(f"{segment}\x00{contact_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+class Engine:
+    """Evaluates one rule set for any number of contacts."""
+
+    def __init__(self, rules: ast.RuleSet, *, horizon_us: int = DEFAULT_HORIZON) -> None:
+        self.plan: Plan = compile_rules(rules)
+        self.rules_version = rules.version_hash
+        self.horizon_us = horizon_us
+
+    # --- state -----------------------------------------------------------------------------
+
+    def new_state(self, contact_id: str) -> ContactState:
+        return ContactState(contact_id, [spec.empty() for spec in self.plan.feeds])
+
+    def encode(self, state: ContactState) -> bytes:
+        if state.now is not None:
+            self._forget_old_ids(state, state.now)
+        return encode_state(state, self.plan)
+
+    def decode(self, data: bytes, contact_id: str) -> ContactState:
+        return decode_state(data, contact_id, self.plan)
+
+    # --- the step --------------------------------------------------------------------------
+
+    def is_duplicate(self, state: ContactState | None, event: Event, now: int) -> bool:
+        """Whether `event` repeats one this contact applied within the horizon before `now`."""
+        if state is None:
+            return False
+        seen = state.recent.get(event.event_id)
+        return seen is not None and seen > now - self.horizon_us
+
+    def apply(self, state: ContactState | None, event: Event, now: int) -> Outcome:
+        """Apply one event. `now` is the caller's clock before it; the engine moves it to
+        ``max(now, event.ts)``, fires deadlines up to there, then applies the event."""
+        if state is None:
+            state = self.new_state(event.contact_id)
+        if self.is_duplicate(state, event, now):
+            return Outcome(state, [], True, now)
+        now = max(now, event.ts) if state.now is None else max(now, event.ts, state.now)
+        changes = self.advance(state, now)
+        first = state.now is None
+        state.now = now
+        plan = self.plan
+        touched = self._ingest(state, event, now)
+        identify = event.type == IDENTIFY
+        merged = self._merge_traits(state, event.traits) if identify else []
+        affected: Iterable[int]
+        if first:
+            affected = plan.all_nodes
+        elif merged:
+            wanted = set(plan.nodes_by_type.get(event.type, ()))
+            for key in merged:
+                wanted.update(plan.nodes_by_trait[key])
+            affected = sorted(wanted)
+        else:
+            affected = plan.nodes_by_type.get(event.type, ())
+        reason = "profile" if identify else "event"
+        self._evaluate(state, affected, now, reason, event.event_id, changes)
+        self._refresh_deadlines(state, touched, first)
+        state.recent[event.event_id] = event.ts
+        if len(state.recent) > _PRUNE_RECENT_AT:
+            self._forget_old_ids(state, now)
+        return Outcome(state, changes, False, now)
+
+    def advance(self, state: ContactState, now: int) -> list[Change]:
+        """Fire every deadline up to `now` in time order, each at its own instant."""
+        changes: list[Change] = []
+        if state.now is None:
+            return changes
+        while True:
+            deadline = self.next_deadline(state)
+            if deadline is None or deadline > now:
+                break
+            state.now = deadline
+            self._evaluate(state, self.plan.time_nodes, deadline, "time", None, changes)
+            self._refresh_due(state, deadline)
+        state.now = max(state.now, now)
+        return changes
+
+    def next_deadline(self, state: ContactState) -> int | None:
+        """The earliest instant at which a membership may change with no new event."""
+        if state.now is None:
+            return None
+        if state.deadlines is None:
+            self._refresh_deadlines(state, (), True)
+        assert state.deadlines is not None
+        pending = [d for d in state.deadlines if d is not None]
+        return min(pending) if pending else None
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _ingest(self, state: ContactState, event: Event, now: int) -> tuple[int, ...]:
+        feeds = self.plan.feeds
+        touched = self.plan.feeds_by_type.get(event.type, ())
+        data = state.feeds
+        for i in touched:
+            value = feeds[i].extractors[event.type](event.properties)
+            if value is not SKIP:
+                data[i] = feeds[i].add(data[i], event.ts, value, now)
+        return touched
+
+    def _merge_traits(self, state: ContactState, traits: dict[str, Any]) -> list[str]:
+        keep = self.plan.trait_keys
+        merged = []
+        for key, value in traits.items():
+            if key not in keep:
+                continue
+            merged.append(key)
+            if value is None:
+                state.traits.pop(key, None)
+            else:
+                state.traits[key] = value
+        return merged
+
+    def _evaluate(
+        self,
+        state: ContactState,
+        affected: Iterable[int],
+        now: int,
+        reason: str,
+        cause: str | None,
+        out: list[Change],
+    ) -> None:
+        nodes = self.plan.nodes
+        for index in affected:
+            node = nodes[index]
+            if node.key == LIFECYCLE:
+                self._evaluate_stage(state, node.stage_rules, now, reason, cause, out)
+                continue
+            now_in = node.evaluate(state, now)
+            if now_in == (node.key in state.members):
+                continue
+            if now_in:
+                state.members.add(node.key)
+            else:
+                state.members.discard(node.key)
+            state.seq += 1
+            out.append(
+                {
+                    "kind": "segment",
+                    "contact_id": state.contact_id,
+                    "segment": node.key,
+                    "change": "entered" if now_in else "exited",
+                    "at": format_ts(now),
+                    "reason": reason,
+                    "cause_event_id": cause,
+                    "rules_version": self.rules_version,
+                    "seq": state.seq,
+                    "holdout": held_out(node.key, state.contact_id, node.holdout),
+                }
+            )
+
+    def _evaluate_stage(
+        self,
+        state: ContactState,
+        rules: tuple[tuple[int, Any], ...],
+        now: int,
+        reason: str,
+        cause: str | None,
+        out: list[Change],
+    ) -> None:
+        reached = next((stage for stage, rule in rules if rule(state, now)), None)
+        old = state.stage
+        new = reached
+        if not self.plan.allow_regress and old is not None and (new is None or new < old):
+            new = old
+        if new == old:
+            return
+        state.stage = new
+        state.seq += 1
+        stages = self.plan.stages
+        out.append(
+            {
+                "kind": "lifecycle",
+                "contact_id": state.contact_id,
+                "from": stages[old] if old is not None else None,
+                "to": stages[new] if new is not None else None,
+                "at": format_ts(now),
+                "reason": reason,
+                "cause_event_id": cause,
+                "rules_version": self.rules_version,
+                "seq": state.seq,
+            }
+        )
+
+    def _refresh_deadlines(
+        self, state: ContactState, feeds: Iterable[int], everything: bool
+    ) -> None:
+        leaves = self.plan.time_leaves
+        if state.deadlines is None or everything:
+            state.deadlines = [None] * len(leaves)
+            targets: Iterable[int] = range(len(leaves))
+        else:
+            targets = [i for f in feeds for i in self.plan.leaves_by_feed.get(f, ())]
+        now = state.now
+        assert now is not None
+        specs = self.plan.feeds
+        for i in targets:
+            leaf = leaves[i]
+            state.deadlines[i] = specs[leaf.feed].next_change(
+                state.feeds[leaf.feed], now, leaf.test
+            )
+
+    def _refresh_due(self, state: ContactState, instant: int) -> None:
+        assert state.deadlines is not None and state.now is not None
+        leaves, specs = self.plan.time_leaves, self.plan.feeds
+        for i, due in enumerate(state.deadlines):
+            if due is not None and due <= instant:
+                leaf = leaves[i]
+                state.deadlines[i] = specs[leaf.feed].next_change(
+                    state.feeds[leaf.feed], state.now, leaf.test
+                )
+
+    def _forget_old_ids(self, state: ContactState, now: int) -> None:
+        horizon = now - self.horizon_us
+        state.recent = {k: t for k, t in state.recent.items() if t > horizon}

@@ -1,0 +1,104 @@
+"""Input events: validate one raw message into an `Event`, or say exactly why it is invalid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from stream.core.timefmt import parse_ts
+from stream.errors import InvalidInput
+
+IDENTIFY = "identify"
+MAX_CONTACT_ID = 256
+
+# Reason codes carried by dead letters and replay's skipped-line reports.
+NOT_JSON = "not_json"
+NOT_OBJECT = "not_object"
+MISSING_FIELD = "missing_field"
+WRONG_TYPE = "wrong_type"
+BAD_TIMESTAMP = "bad_timestamp"
+KEY_MISMATCH = "key_mismatch"
+TOO_FAR_IN_FUTURE = "too_far_in_future"
+TOO_LARGE = "too_large"
+
+_REQUIRED_STRINGS = ("event_id", "contact_id", "type", "timestamp")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A valid behaviour event or identify; `ts` is microseconds since the epoch."""
+
+    event_id: str
+    contact_id: str
+    type: str
+    ts: int
+    properties: dict[str, Any] = field(default_factory=dict)
+    traits: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_event(
+    raw: bytes | str,
+    *,
+    key: bytes | None = None,
+    max_bytes: int | None = None,
+    max_future_us: int | None = None,
+    now_us: int | None = None,
+) -> Event:
+    """Decode and validate one message; raise InvalidInput with a reason code otherwise.
+
+    `key`, when given, must equal the contact id. `max_future_us` with `now_us` rejects
+    timestamps further ahead of `now_us` than that tolerance.
+    """
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise InvalidInput(TOO_LARGE, f"message is {len(raw)} bytes, the limit is {max_bytes}")
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(NOT_JSON, f"not valid JSON: {exc}") from None
+    event = event_from_object(obj)
+    if key is not None and key != event.contact_id.encode():
+        shown = key.decode("utf-8", "replace")
+        raise InvalidInput(
+            KEY_MISMATCH, f"message key {shown!r} differs from contact_id {event.contact_id!r}"
+        )
+    if max_future_us is not None and now_us is not None and event.ts > now_us + max_future_us:
+        raise InvalidInput(
+            TOO_FAR_IN_FUTURE,
+            f"timestamp {event.ts} us is more than {max_future_us} us ahead of now",
+        )
+    return event
+
+
+def event_from_object(obj: object) -> Event:
+    """Validate an already-decoded JSON value as an event."""
+    if not isinstance(obj, dict):
+        raise InvalidInput(NOT_OBJECT, f"expected a JSON object, got {type(obj).__name__}")
+    for name in _REQUIRED_STRINGS:
+        value = obj.get(name)
+        if value is None:
+            raise InvalidInput(MISSING_FIELD, f"required field {name!r} is missing")
+        if not isinstance(value, str):
+            raise InvalidInput(WRONG_TYPE, f"field {name!r} must be a string")
+    contact_id: str = obj["contact_id"]
+    if not 1 <= len(contact_id) <= MAX_CONTACT_ID:
+        raise InvalidInput(WRONG_TYPE, "field 'contact_id' must be 1 to 256 characters")
+    try:
+        ts = parse_ts(obj["timestamp"])
+    except (ValueError, OverflowError) as exc:
+        raise InvalidInput(BAD_TIMESTAMP, str(exc)) from None
+    properties = _optional_object(obj, "properties")
+    traits = _optional_object(obj, "traits")
+    if obj["type"] == IDENTIFY and "traits" not in obj:
+        raise InvalidInput(MISSING_FIELD, "an identify event needs a 'traits' object")
+    return Event(obj["event_id"], contact_id, obj["type"], ts, properties, traits)
+
+
+def _optional_object(obj: dict[str, Any], name: str) -> dict[str, Any]:
+    value = obj.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(WRONG_TYPE, f"field {name!r} must be an object")
+    return value

@@ -1,0 +1,144 @@
+"""Feeds: the per-contact data one behaviour aggregate or score needs, and nothing more.
+
+A feed is shared by every condition with the same event types, filters, window, aggregate
+kind and property. Windowed feeds keep (timestamp, value) entries inside the window; all-time
+feeds keep a running accumulator, so state never holds the full event history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from stream.core import windows
+from stream.core.ast import Path, PropertyFilter, ScoreRule
+from stream.core.values import MISSING, ValueTest, compile_test, distinct_key, is_number, resolve
+
+SKIP: Any = MISSING  # what an extractor returns for an event that does not count
+
+Extractor = Callable[[dict[str, Any]], Any]
+
+
+def compile_filters(where: tuple[PropertyFilter, ...]) -> Callable[[dict[str, Any]], bool]:
+    """All `where` filters as one test of an event's properties."""
+    tests: list[tuple[Path, ValueTest]] = [(f.path, compile_test(f.predicate)) for f in where]
+    if not tests:
+        return lambda props: True
+    return lambda props: all(test(resolve(props, path)) for path, test in tests)
+
+
+def behaviour_extractor(
+    where: tuple[PropertyFilter, ...], kind: str, prop: Path | None
+) -> Extractor:
+    """What a behaviour feed records for an event's properties, or SKIP."""
+    passes = compile_filters(where)
+    if kind == "count":
+        return lambda props: None if passes(props) else SKIP
+    assert prop is not None
+    if kind == "distinct":
+
+        def distinct_value(props: dict[str, Any]) -> Any:
+            if not passes(props):
+                return SKIP
+            value = resolve(props, prop)
+            return SKIP if value is MISSING else distinct_key(value)
+
+        return distinct_value
+
+    def numeric_value(props: dict[str, Any]) -> Any:
+        if not passes(props):
+            return SKIP
+        value = resolve(props, prop)
+        return value if is_number(value) else SKIP
+
+    return numeric_value
+
+
+def score_extractor(rules: tuple[ScoreRule, ...], event_type: str) -> Extractor:
+    """Points of the first rule an event of `event_type` matches, or SKIP."""
+    candidates = [(compile_filters(r.where), r.points) for r in rules if event_type in r.types]
+
+    def points(props: dict[str, Any]) -> Any:
+        for passes, value in candidates:
+            if passes(props):
+                return value
+        return SKIP
+
+    return points
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A compiled feed. `key` names it stably in serialised state across rule reloads."""
+
+    key: str
+    kind: str  # count | sum | avg | min | max | distinct
+    within: int | None
+    extractors: dict[str, Extractor]  # event type -> extractor
+
+    def empty(self) -> Any:
+        if self.within is not None:
+            return []
+        return _ALL_TIME_EMPTY[self.kind]()
+
+    def add(self, data: Any, t: int, value: Any, now: int) -> Any:
+        """Record one counted event at `t` (already <= now); returns the (new) data."""
+        if self.within is not None:
+            if t > now - self.within:
+                windows.insert(data, t, value)
+            return data
+        kind = self.kind
+        if kind == "count":
+            return data + 1
+        if kind in ("sum", "avg"):
+            data[0] += 1
+            partials = data[1]
+            windows.msum_add(partials, float(value))
+            return data
+        if kind == "min":
+            return value if data is None or value < data else data
+        if kind == "max":
+            return value if data is None or value > data else data
+        data.add(value)
+        return data
+
+    def value(self, data: Any, now: int) -> Any:
+        """The aggregate at `now` (MISSING for avg/min/max of nothing)."""
+        if self.within is not None:
+            windows.prune(data, now, self.within)
+            return windows.AGGREGATORS[self.kind](data)
+        kind = self.kind
+        if kind == "count":
+            return data
+        if kind == "sum":
+            return math.fsum(data[1])
+        if kind == "avg":
+            return math.fsum(data[1]) / data[0] if data[0] else MISSING
+        if kind in ("min", "max"):
+            return MISSING if data is None else data
+        return len(data)
+
+    def next_change(self, data: Any, now: int, test: ValueTest) -> int | None:
+        """First instant after `now` at which `test` of this feed's value flips by time alone."""
+        if self.within is None:
+            return None
+        windows.prune(data, now, self.within)
+        return windows.next_change(data, now, self.within, windows.AGGREGATORS[self.kind], test)
+
+
+_ALL_TIME_EMPTY: dict[str, Callable[[], Any]] = {
+    "count": lambda: 0,
+    "sum": lambda: [0, []],
+    "avg": lambda: [0, []],
+    "min": lambda: None,
+    "max": lambda: None,
+    "distinct": set,
+}
+
+
+def feed_key(*parts: object) -> str:
+    """A short stable name for a feed definition."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:10]

@@ -1,0 +1,33 @@
+"""RFC 3339 instants as integer microseconds since the Unix epoch, and back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+SECOND = 1_000_000
+_ONE_US = timedelta(microseconds=1)
+
+
+def parse_ts(text: str) -> int:
+    """Parse an RFC 3339 timestamp with a time zone; raise ValueError otherwise."""
+    if len(text) < 20 or text[10] not in "Tt":
+        raise ValueError(f"not an RFC 3339 date-time: {text!r}")
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp has no time zone: {text!r}")
+    return (parsed - EPOCH) // _ONE_US
+
+
+@lru_cache(maxsize=4096)
+def format_ts(us: int) -> str:
+    """Format microseconds as RFC 3339 UTC with `Z`; fractions only when non-zero."""
+    moment = EPOCH + timedelta(microseconds=us)
+    base = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    fraction = us % SECOND
+    if fraction == 0:
+        return base + "Z"
+    if fraction % 1000 == 0:
+        return f"{base}.{fraction // 1000:03d}Z"
+    return f"{base}.{fraction:06d}Z"

@@ -1,0 +1,138 @@
+"""Value tests: dotted-path lookup and the operators of trait and property conditions.
+
+Every test takes the looked-up value (or MISSING) and returns a bool; none raises on a type
+mismatch. The rules are in docs/semantics.md ("Values and operators").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+import orjson
+
+from stream.core.ast import Path, Predicate
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Final[Any] = _Missing()
+
+ValueTest = Callable[[Any], bool]
+
+
+def resolve(obj: Any, path: Path) -> Any:
+    """Follow `path` into nested objects; MISSING when a step is absent, not an object, or null."""
+    for key in path:
+        if not isinstance(obj, dict):
+            return MISSING
+        obj = obj.get(key)
+        if obj is None:
+            return MISSING
+    return obj
+
+
+def is_number(value: Any) -> bool:
+    return (type(value) is int) or (type(value) is float)
+
+
+def _kind(value: Any) -> type:
+    kind = type(value)
+    return float if kind is int else kind
+
+
+def same(a: Any, b: Any) -> bool:
+    """Type-aware equality: numbers equal numbers by value, `True` is not `1`."""
+    if _kind(a) is not _kind(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def fold(value: Any) -> Any:
+    """Case-fold strings, also inside lists; other values are returned as they are."""
+    if isinstance(value, str):
+        return value.casefold()
+    if isinstance(value, list):
+        return [fold(v) for v in value]
+    return value
+
+
+def _orderable(a: Any, b: Any) -> bool:
+    if is_number(a):
+        return is_number(b)
+    return isinstance(a, str) and isinstance(b, str)
+
+
+def compile_test(predicate: Predicate) -> ValueTest:
+    """Turn a predicate into a fast one-argument test of a looked-up value."""
+    op, operand = predicate.op, predicate.operand
+    if op == "exists":
+        wanted = bool(operand)
+        return lambda v: (v is not MISSING) is wanted
+    if op == "matches":
+        assert predicate.pattern is not None
+        search = predicate.pattern.search
+        return lambda v: isinstance(v, str) and search(v) is not None
+    test = _compile_plain(op, fold(operand) if predicate.ignore_case else operand)
+    if predicate.ignore_case:
+        return lambda v: v is not MISSING and test(fold(v))
+    return lambda v: v is not MISSING and test(v)
+
+
+def _compile_plain(op: str, operand: Any) -> ValueTest:
+    if op == "eq":
+        return lambda v: same(v, operand)
+    if op == "ne":
+        return lambda v: not same(v, operand)
+    if op == "in":
+        return lambda v: any(same(v, o) for o in operand)
+    if op == "not_in":
+        return lambda v: not any(same(v, o) for o in operand)
+    if op == "gt":
+        return lambda v: _orderable(v, operand) and v > operand
+    if op == "gte":
+        return lambda v: _orderable(v, operand) and v >= operand
+    if op == "lt":
+        return lambda v: _orderable(v, operand) and v < operand
+    if op == "lte":
+        return lambda v: _orderable(v, operand) and v <= operand
+    if op == "between":
+        lo, hi = operand
+        return lambda v: _orderable(v, lo) and _orderable(v, hi) and lo <= v <= hi
+    if op == "contains":
+        return lambda v: _contains(v, operand)
+    if op == "starts_with":
+        return lambda v: isinstance(v, str) and isinstance(operand, str) and v.startswith(operand)
+    if op == "ends_with":
+        return lambda v: isinstance(v, str) and isinstance(operand, str) and v.endswith(operand)
+    raise ValueError(f"unknown operator {op!r}")
+
+
+def _contains(value: Any, operand: Any) -> bool:
+    if isinstance(value, str):
+        return isinstance(operand, str) and operand in value
+    if isinstance(value, list):
+        return any(same(member, operand) for member in value)
+    return False
+
+
+def distinct_key(value: Any) -> str:
+    """A string key under which type-aware-equal values coincide (1 and 1.0, not 1 and True)."""
+    if type(value) is int:
+        return f"n:{value}"
+    if type(value) is float:
+        return f"n:{int(value)}" if value.is_integer() else f"n:{value!r}"
+    if isinstance(value, str):
+        return "s:" + value
+    if isinstance(value, bool):
+        return "b:1" if value else "b:0"
+    return "j:" + orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
