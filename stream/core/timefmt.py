@@ -14,7 +14,7 @@ def parse_ts(text: str) -> int:
     """Parse an RFC 3339 timestamp with a time zone; raise ValueError otherwise."""
     if len(text) < 20 or text[10] not in "Tt":
         raise ValueError(f"not an RFC 3339 date-time: {text!r}")
-    parsed = datetime.fromisoformat(text)
+    parsed = datetime.fromisoformat(text.upper() if text[10] == "t" or text[-1] == "z" else text)
     if parsed.tzinfo is None:
         raise ValueError(f"timestamp has no time zone: {text!r}")
     return (parsed - EPOCH) // _ONE_US

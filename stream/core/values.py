@@ -63,6 +63,8 @@ def fold(value: Any) -> Any:
         return value.casefold()
     if isinstance(value, list):
         return [fold(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(fold(v) for v in value)
     return value
 
 

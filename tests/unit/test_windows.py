@@ -1,0 +1,85 @@
+"""Window boundaries and the instant a windowed test flips, table-driven."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from stream.core import windows
+
+D = 86_400_000_000  # one day in microseconds
+W = 7 * D
+
+
+@pytest.mark.parametrize(
+    ("t", "now", "inside"),
+    [
+        (0, 0, True),  # an event at now counts
+        (0, W - 1, True),
+        (0, W, False),  # exactly W old is out
+        (1, 0, False),  # future events do not count yet
+        (-W + 1, 0, True),
+    ],
+)
+def test_window_membership(t: int, now: int, inside: bool) -> None:
+    assert windows.in_window(t, now, W) is inside
+
+
+def test_prune_drops_exactly_the_expired_prefix() -> None:
+    entries: list[tuple[int, Any]] = [(0, None), (D, None), (2 * D, None)]
+    windows.prune(entries, W + D, W)
+    assert entries == [(2 * D, None)]
+
+
+def test_insert_places_late_entries_by_time() -> None:
+    entries: list[tuple[int, Any]] = [(0, "a"), (2 * D, "c")]
+    windows.insert(entries, D, "b")
+    windows.insert(entries, 3 * D, "d")
+    assert [v for _, v in entries] == ["a", "b", "c", "d"]
+
+
+def at_least(n: int) -> Any:
+    return lambda v: v >= n
+
+
+@pytest.mark.parametrize(
+    ("times", "now", "test", "expected"),
+    [
+        # three views: leaves "3 in 7 days" when the third-newest (oldest) expires
+        ([0, D, 2 * D], 2 * D, at_least(3), W),
+        # four views: leaves when the second-oldest expires
+        ([0, D, 2 * D, 3 * D], 3 * D, at_least(3), D + W),
+        # two views, below threshold: never flips back by time alone
+        ([0, D], D, at_least(3), None),
+        # inactivity: "count >= 1" stops holding when the newest expires
+        ([0, 5 * D], 5 * D, at_least(1), 5 * D + W),
+        # equal timestamps expire together
+        ([0, 0, D], D, at_least(2), W),
+        ([], 0, at_least(1), None),
+    ],
+)
+def test_next_change_for_counts(
+    times: list[int], now: int, test: Any, expected: int | None
+) -> None:
+    entries = [(t, None) for t in times]
+    assert windows.next_change(entries, now, W, windows.agg_count, test) == expected
+
+
+def test_next_change_for_sums_finds_the_first_flip() -> None:
+    entries = [(0, 6000.0), (D, 3000.0), (2 * D, 2000.0)]
+    # 11000 now; drops to 5000 when the first expires
+    assert windows.next_change(entries, 2 * D, W, windows.agg_sum, at_least(10_000)) == W
+    # "sum < 4000" turns true only when the second one has gone too
+    below = windows.next_change(entries, 2 * D, W, windows.agg_sum, lambda v: v < 4000)
+    assert below == D + W
+
+
+def test_msum_is_exact_in_any_order() -> None:
+    values = [0.1] * 10 + [1e16, 1.0, -1e16]
+    partials: list[float] = []
+    for v in values:
+        windows.msum_add(partials, v)
+    import math
+
+    assert math.fsum(partials) == math.fsum(values)
