@@ -264,7 +264,7 @@ def describe() -> list[tuple[str, str, str]]:
 
 def help_text() -> str:
     """The settings as a block for `--help`: variable, default and doc for each."""
-    lines = ["Settings (environment variables, with defaults):", ""]
+    lines = ["Settings (environment variables, with defaults):"]
     for env, default, doc in describe():
         lines.append(f"  {env}={default}")
         lines.append(f"      {doc}")

@@ -1,0 +1,23 @@
+"""The `segstream` command: a click group with one module per subcommand."""
+
+from __future__ import annotations
+
+import click
+
+from stream import __version__
+from stream.cli import dev_broker
+from stream.settings import help_text
+
+
+@click.group(
+    # \b keeps click from re-wrapping the settings table.
+    epilog="\b\n" + help_text(),
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="segstream")
+def main() -> None:
+    """segstream: streaming audience segmentation on Kafka."""
+
+
+# One line per command module; each module exposes a click command named `command`.
+main.add_command(dev_broker.command)
