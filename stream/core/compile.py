@@ -1,19 +1,19 @@
 """Compile a RuleSet once into fast evaluators and the index of what each input can change.
 
 Nodes are the segments and the lifecycle stage, in dependency order: (depth, key), where the
-stage's key is "" (docs/semantics.md). An event re-evaluates only the nodes its type, traits
-or the passing of time can affect, plus everything that depends on those.
+stage's key is "" (docs/semantics.md). An event re-evaluates only the nodes that read a feed
+it changed or a trait it set, and then the readers of every node whose value changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from stream.core import ast
 from stream.core.feeds import Feed, behaviour_extractor, feed_key, score_extractor
-from stream.core.values import ValueTest, compile_test, resolve
+from stream.core.values import ValueTest, compile_numeric_test, compile_test, resolve
 
 if TYPE_CHECKING:
     from stream.core.state import ContactState
@@ -53,9 +53,10 @@ class Plan:
     trait_keys: frozenset[str] = frozenset()
     time_leaves: list[TimeLeaf] = field(default_factory=list)
     feeds_by_type: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    nodes_by_type: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    nodes_by_trait: dict[str, frozenset[int]] = field(default_factory=dict)
-    time_nodes: tuple[int, ...] = ()
+    # Node positions that read a feed / a top-level trait directly, and each node's readers.
+    nodes_by_feed: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    nodes_by_trait: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    dependents: list[tuple[int, ...]] = field(default_factory=list)
     leaves_by_feed: dict[int, tuple[int, ...]] = field(default_factory=dict)
     all_nodes: tuple[int, ...] = ()
 
@@ -71,13 +72,12 @@ class _Builder:
         self.scores = {s.id: s for s in rules.scores}
         self.stages = rules.lifecycle.stages if rules.lifecycle else ()
         # What the node being compiled reads:
-        self.types: set[str] = set()
+        self.used_feeds: set[int] = set()
         self.traits: set[str] = set()
         self.refs: set[str] = set()
-        self.timed = False
 
     def start_node(self) -> None:
-        self.types, self.traits, self.refs, self.timed = set(), set(), set(), False
+        self.used_feeds, self.traits, self.refs = set(), set(), set()
 
     def feed(self, key: str, kind: str, within: int | None, extractors: dict[str, Any]) -> int:
         if key not in self.feed_index:
@@ -87,9 +87,8 @@ class _Builder:
 
     def leaf(self, feed: int, test: ValueTest) -> Evaluator:
         spec = self.feeds[feed]
-        self.types.update(spec.extractors)
+        self.used_feeds.add(feed)
         if spec.within is not None:
-            self.timed = True
             self.time_leaves.append(TimeLeaf(feed, test))
         value = spec.value
         return lambda st, now: test(value(st.feeds[feed], now))
@@ -126,14 +125,14 @@ class _Builder:
         key = feed_key("b", cond.types, cond.where, cond.within, agg.kind, agg.property)
         extractor = behaviour_extractor(cond.where, agg.kind, agg.property)
         feed = self.feed(key, agg.kind, cond.within, dict.fromkeys(cond.types, extractor))
-        return self.leaf(feed, compile_test(agg.predicate))
+        return self.leaf(feed, compile_numeric_test(agg.predicate))
 
     def score(self, cond: ast.ScoreTest) -> Evaluator:
         score = self.scores[cond.score]
         types = sorted({t for rule in score.rules for t in rule.types})
         extractors = {t: score_extractor(score.rules, t) for t in types}
         feed = self.feed(feed_key("s", score), "sum", score.within, extractors)
-        return self.leaf(feed, compile_test(cond.predicate))
+        return self.leaf(feed, compile_numeric_test(cond.predicate))
 
     def stage_test(self, predicate: ast.Predicate) -> Evaluator:
         index = self.stages.index
@@ -163,10 +162,9 @@ class _Draft:
     evaluate: Evaluator
     holdout: float
     stage_rules: tuple[tuple[int, Evaluator], ...]
-    types: set[str]
+    feeds: set[int]
     traits: set[str]
     refs: set[str]
-    timed: bool
 
 
 def compile_rules(rules: ast.RuleSet) -> Plan:
@@ -196,30 +194,24 @@ def compile_rules(rules: ast.RuleSet) -> Plan:
         Node(k, depth[k], drafts[k].evaluate, drafts[k].holdout, drafts[k].stage_rules)
         for k in order
     ]
-    dependents: dict[str, set[str]] = {k: set() for k in drafts}
+    dependents: dict[str, set[int]] = {k: set() for k in drafts}
     for key, draft in drafts.items():
         for ref in draft.refs:
-            dependents[ref].add(key)
+            dependents[ref].add(position[key])
+    plan.dependents = [tuple(sorted(dependents[k])) for k in order]
 
-    def closure(seeds: Iterable[str]) -> tuple[int, ...]:
-        seen: set[str] = set()
-        stack = list(seeds)
-        while stack:
-            key = stack.pop()
-            if key not in seen:
-                seen.add(key)
-                stack.extend(dependents[key])
-        return tuple(sorted(position[k] for k in seen))
-
-    types = {t for d in drafts.values() for t in d.types}
-    plan.nodes_by_type = {t: closure(k for k, d in drafts.items() if t in d.types) for t in types}
-    traits = {t for d in drafts.values() for t in d.traits}
-    plan.trait_keys = frozenset(traits)
-    plan.nodes_by_trait = {
-        t: frozenset(closure(k for k, d in drafts.items() if t in d.traits)) for t in traits
-    }
-    plan.time_nodes = closure(k for k, d in drafts.items() if d.timed)
+    by_feed_sets: dict[int, set[int]] = {f: set() for f in range(len(plan.feeds))}
+    by_trait_sets: dict[str, set[int]] = {}
+    for key, draft in drafts.items():
+        for f in draft.feeds:
+            by_feed_sets[f].add(position[key])
+        for t in draft.traits:
+            by_trait_sets.setdefault(t, set()).add(position[key])
+    plan.nodes_by_feed = {f: tuple(sorted(v)) for f, v in by_feed_sets.items()}
+    plan.nodes_by_trait = {t: tuple(sorted(v)) for t, v in by_trait_sets.items()}
+    plan.trait_keys = frozenset(by_trait_sets)
     plan.all_nodes = tuple(range(len(order)))
+    types = {t for f in plan.feeds for t in f.extractors}
     plan.feeds_by_type = {
         t: tuple(i for i, f in enumerate(plan.feeds) if t in f.extractors) for t in types
     }
@@ -246,10 +238,9 @@ def _draft(
         evaluate,
         holdout,
         stage_rules,
-        builder.types,
+        builder.used_feeds,
         builder.traits,
         builder.refs,
-        builder.timed,
     )
 
 

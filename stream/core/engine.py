@@ -8,12 +8,13 @@ re-evaluates only what it can affect. `next_deadline` tells the caller when to c
 from __future__ import annotations
 
 import hashlib
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from stream.core import ast
-from stream.core.compile import LIFECYCLE, Plan, compile_rules
+from stream.core.compile import LIFECYCLE, Node, Plan, compile_rules
 from stream.core.events import IDENTIFY, Event
 from stream.core.feeds import SKIP
 from stream.core.state import ContactState, decode_state, encode_state
@@ -21,7 +22,7 @@ from stream.core.timefmt import format_ts
 
 HOUR = 3_600_000_000
 DEFAULT_HORIZON = 24 * HOUR
-_PRUNE_RECENT_AT = 16
+_PRUNE_RECENT_EVERY = 16  # forget expired event ids every this many new ones
 
 Change = dict[str, Any]
 
@@ -79,8 +80,12 @@ class Engine:
         ``max(now, event.ts)``, fires deadlines up to there, then applies the event."""
         if state is None:
             state = self.new_state(event.contact_id)
-        if self.is_duplicate(state, event, now):
+        elif self.is_duplicate(state, event, now):
             return Outcome(state, [], True, now)
+        return self.apply_new(state, event, now)
+
+    def apply_new(self, state: ContactState, event: Event, now: int) -> Outcome:
+        """`apply` for an event the caller already knows is not a duplicate."""
         now = max(now, event.ts) if state.now is None else max(now, event.ts, state.now)
         changes = self.advance(state, now)
         first = state.now is None
@@ -88,38 +93,40 @@ class Engine:
         plan = self.plan
         touched = self._ingest(state, event, now)
         identify = event.type == IDENTIFY
-        merged = self._merge_traits(state, event.traits) if identify else []
-        affected: Iterable[int]
+        merged = self._merge_traits(state, event.traits) if identify else ()
         if first:
-            affected = plan.all_nodes
-        elif merged:
-            wanted = set(plan.nodes_by_type.get(event.type, ()))
-            for key in merged:
-                wanted.update(plan.nodes_by_trait[key])
-            affected = sorted(wanted)
+            seeds: Iterable[int] = plan.all_nodes
         else:
-            affected = plan.nodes_by_type.get(event.type, ())
+            by_feed, by_trait = plan.nodes_by_feed, plan.nodes_by_trait
+            seeds = {n for f in touched for n in by_feed[f]}
+            for key in merged:
+                seeds.update(by_trait[key])
         reason = "profile" if identify else "event"
-        self._evaluate(state, affected, now, reason, event.event_id, changes)
-        self._refresh_deadlines(state, touched, first)
+        self._propagate(state, seeds, now, reason, event.event_id, changes)
+        if first:
+            state.deadlines = None
+        self._refresh_deadlines(state, touched)
         state.recent[event.event_id] = event.ts
-        if len(state.recent) > _PRUNE_RECENT_AT:
+        if len(state.recent) % _PRUNE_RECENT_EVERY == 0:
             self._forget_old_ids(state, now)
         return Outcome(state, changes, False, now)
 
     def advance(self, state: ContactState, now: int) -> list[Change]:
         """Fire every deadline up to `now` in time order, each at its own instant."""
-        changes: list[Change] = []
         if state.now is None:
-            return changes
-        while True:
-            deadline = self.next_deadline(state)
-            if deadline is None or deadline > now:
-                break
+            return []
+        changes: list[Change] = []
+        deadline = self.next_deadline(state)
+        while deadline is not None and deadline <= now:
             state.now = deadline
-            self._evaluate(state, self.plan.time_nodes, deadline, "time", None, changes)
-            self._refresh_due(state, deadline)
-        state.now = max(state.now, now)
+            due = self._due_leaves(state, deadline)
+            leaves, by_feed = self.plan.time_leaves, self.plan.nodes_by_feed
+            seeds = {n for i in due for n in by_feed[leaves[i].feed]}
+            self._propagate(state, seeds, deadline, "time", None, changes)
+            self._recompute(state, due)
+            deadline = state.next_at
+        if now > state.now:
+            state.now = now
         return changes
 
     def next_deadline(self, state: ContactState) -> int | None:
@@ -127,22 +134,22 @@ class Engine:
         if state.now is None:
             return None
         if state.deadlines is None:
-            self._refresh_deadlines(state, (), True)
-        assert state.deadlines is not None
-        pending = [d for d in state.deadlines if d is not None]
-        return min(pending) if pending else None
+            self._refresh_deadlines(state, ())
+        return state.next_at
 
     # --- internals -------------------------------------------------------------------------
 
-    def _ingest(self, state: ContactState, event: Event, now: int) -> tuple[int, ...]:
+    def _ingest(self, state: ContactState, event: Event, now: int) -> list[int]:
+        """Record the event in every feed it counts in; returns those feeds."""
         feeds = self.plan.feeds
-        touched = self.plan.feeds_by_type.get(event.type, ())
         data = state.feeds
-        for i in touched:
+        changed = []
+        for i in self.plan.feeds_by_type.get(event.type, ()):
             value = feeds[i].extractors[event.type](event.properties)
             if value is not SKIP:
                 data[i] = feeds[i].add(data[i], event.ts, value, now)
-        return touched
+                changed.append(i)
+        return changed
 
     def _merge_traits(self, state: ContactState, traits: dict[str, Any]) -> list[str]:
         keep = self.plan.trait_keys
@@ -157,43 +164,67 @@ class Engine:
                 state.traits[key] = value
         return merged
 
-    def _evaluate(
+    def _propagate(
         self,
         state: ContactState,
-        affected: Iterable[int],
+        seeds: Iterable[int],
         now: int,
         reason: str,
         cause: str | None,
         out: list[Change],
     ) -> None:
-        nodes = self.plan.nodes
-        for index in affected:
+        """Re-evaluate `seeds` in dependency order, then the readers of whatever changed."""
+        pending = sorted(seeds)
+        if not pending:
+            return
+        nodes, dependents = self.plan.nodes, self.plan.dependents
+        done = -1
+        while pending:
+            index = heapq.heappop(pending)
+            if index == done:
+                continue  # queued twice
+            done = index
             node = nodes[index]
             if node.key == LIFECYCLE:
-                self._evaluate_stage(state, node.stage_rules, now, reason, cause, out)
-                continue
-            now_in = node.evaluate(state, now)
-            if now_in == (node.key in state.members):
-                continue
-            if now_in:
-                state.members.add(node.key)
+                changed = self._evaluate_stage(state, node.stage_rules, now, reason, cause, out)
             else:
-                state.members.discard(node.key)
-            state.seq += 1
-            out.append(
-                {
-                    "kind": "segment",
-                    "contact_id": state.contact_id,
-                    "segment": node.key,
-                    "change": "entered" if now_in else "exited",
-                    "at": format_ts(now),
-                    "reason": reason,
-                    "cause_event_id": cause,
-                    "rules_version": self.rules_version,
-                    "seq": state.seq,
-                    "holdout": held_out(node.key, state.contact_id, node.holdout),
-                }
-            )
+                changed = self._evaluate_segment(state, node, now, reason, cause, out)
+            if changed:
+                for reader in dependents[index]:
+                    heapq.heappush(pending, reader)
+
+    def _evaluate_segment(
+        self,
+        state: ContactState,
+        node: Node,
+        now: int,
+        reason: str,
+        cause: str | None,
+        out: list[Change],
+    ) -> bool:
+        now_in = node.evaluate(state, now)
+        if now_in == (node.key in state.members):
+            return False
+        if now_in:
+            state.members.add(node.key)
+        else:
+            state.members.discard(node.key)
+        state.seq += 1
+        out.append(
+            {
+                "kind": "segment",
+                "contact_id": state.contact_id,
+                "segment": node.key,
+                "change": "entered" if now_in else "exited",
+                "at": format_ts(now),
+                "reason": reason,
+                "cause_event_id": cause,
+                "rules_version": self.rules_version,
+                "seq": state.seq,
+                "holdout": held_out(node.key, state.contact_id, node.holdout),
+            }
+        )
+        return True
 
     def _evaluate_stage(
         self,
@@ -203,14 +234,14 @@ class Engine:
         reason: str,
         cause: str | None,
         out: list[Change],
-    ) -> None:
+    ) -> bool:
         reached = next((stage for stage, rule in rules if rule(state, now)), None)
         old = state.stage
         new = reached
         if not self.plan.allow_regress and old is not None and (new is None or new < old):
             new = old
         if new == old:
-            return
+            return False
         state.stage = new
         state.seq += 1
         stages = self.plan.stages
@@ -227,34 +258,35 @@ class Engine:
                 "seq": state.seq,
             }
         )
+        return True
 
-    def _refresh_deadlines(
-        self, state: ContactState, feeds: Iterable[int], everything: bool
-    ) -> None:
+    def _refresh_deadlines(self, state: ContactState, feeds: Iterable[int]) -> None:
+        """Recompute the deadlines of the time leaves on `feeds` (all, when none are known)."""
         leaves = self.plan.time_leaves
-        if state.deadlines is None or everything:
+        if state.deadlines is None:
             state.deadlines = [None] * len(leaves)
             targets: Iterable[int] = range(len(leaves))
         else:
-            targets = [i for f in feeds for i in self.plan.leaves_by_feed.get(f, ())]
+            by_feed = self.plan.leaves_by_feed
+            targets = [i for f in feeds if f in by_feed for i in by_feed[f]]
+            if not targets:
+                return
+        self._recompute(state, targets)
+
+    def _due_leaves(self, state: ContactState, instant: int) -> list[int]:
+        assert state.deadlines is not None
+        return [i for i, due in enumerate(state.deadlines) if due is not None and due <= instant]
+
+    def _recompute(self, state: ContactState, targets: Iterable[int]) -> None:
+        deadlines = state.deadlines
         now = state.now
-        assert now is not None
-        specs = self.plan.feeds
+        assert deadlines is not None and now is not None
+        leaves, specs, data = self.plan.time_leaves, self.plan.feeds, state.feeds
         for i in targets:
             leaf = leaves[i]
-            state.deadlines[i] = specs[leaf.feed].next_change(
-                state.feeds[leaf.feed], now, leaf.test
-            )
-
-    def _refresh_due(self, state: ContactState, instant: int) -> None:
-        assert state.deadlines is not None and state.now is not None
-        leaves, specs = self.plan.time_leaves, self.plan.feeds
-        for i, due in enumerate(state.deadlines):
-            if due is not None and due <= instant:
-                leaf = leaves[i]
-                state.deadlines[i] = specs[leaf.feed].next_change(
-                    state.feeds[leaf.feed], state.now, leaf.test
-                )
+            deadlines[i] = specs[leaf.feed].next_change(data[leaf.feed], now, leaf.test)
+        pending = [d for d in deadlines if d is not None]
+        state.next_at = min(pending) if pending else None
 
     def _forget_old_ids(self, state: ContactState, now: int) -> None:
         horizon = now - self.horizon_us

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, NoReturn
 
 import orjson
 
@@ -26,16 +25,15 @@ TOO_LARGE = "too_large"
 _REQUIRED_STRINGS = ("event_id", "contact_id", "type", "timestamp")
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """A valid behaviour event or identify; `ts` is microseconds since the epoch."""
 
     event_id: str
     contact_id: str
     type: str
     ts: int
-    properties: dict[str, Any] = field(default_factory=dict)
-    traits: dict[str, Any] = field(default_factory=dict)
+    properties: dict[str, Any]
+    traits: dict[str, Any]
 
 
 def parse_event(
@@ -73,26 +71,47 @@ def parse_event(
 
 def event_from_object(obj: object) -> Event:
     """Validate an already-decoded JSON value as an event."""
-    if not isinstance(obj, dict):
+    if type(obj) is not dict:
         raise InvalidInput(NOT_OBJECT, f"expected a JSON object, got {type(obj).__name__}")
+    get = obj.get
+    event_id, contact_id, kind, stamp = (
+        get("event_id"),
+        get("contact_id"),
+        get("type"),
+        get("timestamp"),
+    )
+    if not (
+        type(event_id) is str
+        and type(contact_id) is str
+        and type(kind) is str
+        and type(stamp) is str
+    ):
+        _explain_fields(obj)
+    if not 0 < len(contact_id) <= MAX_CONTACT_ID:
+        raise InvalidInput(WRONG_TYPE, "field 'contact_id' must be 1 to 256 characters")
+    try:
+        ts = parse_ts(stamp)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidInput(BAD_TIMESTAMP, str(exc)) from None
+    properties = get("properties")
+    traits = get("traits")
+    if type(properties) is not dict:
+        properties = _optional_object(obj, "properties")
+    if type(traits) is not dict:
+        if kind == IDENTIFY and traits is None:
+            raise InvalidInput(MISSING_FIELD, "an identify event needs a 'traits' object")
+        traits = _optional_object(obj, "traits")
+    return Event(event_id, contact_id, kind, ts, properties, traits)
+
+
+def _explain_fields(obj: dict[str, Any]) -> NoReturn:
     for name in _REQUIRED_STRINGS:
         value = obj.get(name)
         if value is None:
             raise InvalidInput(MISSING_FIELD, f"required field {name!r} is missing")
         if not isinstance(value, str):
             raise InvalidInput(WRONG_TYPE, f"field {name!r} must be a string")
-    contact_id: str = obj["contact_id"]
-    if not 1 <= len(contact_id) <= MAX_CONTACT_ID:
-        raise InvalidInput(WRONG_TYPE, "field 'contact_id' must be 1 to 256 characters")
-    try:
-        ts = parse_ts(obj["timestamp"])
-    except (ValueError, OverflowError) as exc:
-        raise InvalidInput(BAD_TIMESTAMP, str(exc)) from None
-    properties = _optional_object(obj, "properties")
-    traits = _optional_object(obj, "traits")
-    if obj["type"] == IDENTIFY and "traits" not in obj:
-        raise InvalidInput(MISSING_FIELD, "an identify event needs a 'traits' object")
-    return Event(obj["event_id"], contact_id, obj["type"], ts, properties, traits)
+    raise AssertionError("unreachable: every required field is a string")
 
 
 def _optional_object(obj: dict[str, Any], name: str) -> dict[str, Any]:

@@ -52,9 +52,9 @@ class Replayer:
             return []
         now = max(now, event.ts)
         changes = self.advance(now)
-        outcome = engine.apply(state, event, now)
         if state is None:
-            self.states[event.contact_id] = outcome.state
+            state = self.states[event.contact_id] = engine.new_state(event.contact_id)
+        outcome = engine.apply_new(state, event, now)
         self.counts.applied += 1
         changes.extend(outcome.changes)
         self._arm(outcome.state)

@@ -23,6 +23,7 @@ class ContactState:
         "deadlines",
         "feeds",
         "members",
+        "next_at",
         "now",
         "recent",
         "seq",
@@ -42,6 +43,7 @@ class ContactState:
         # Per time leaf: the instant its value next flips (None: never), or the
         # absence of the list when not computed yet. Derived, never serialised.
         self.deadlines: list[int | None] | None = None
+        self.next_at: int | None = None  # min of `deadlines`
 
 
 def encode_state(state: ContactState, plan: Plan) -> bytes:

@@ -20,12 +20,21 @@ def parse_ts(text: str) -> int:
     return (parsed - EPOCH) // _ONE_US
 
 
-@lru_cache(maxsize=4096)
+DAY = 86_400 * SECOND
+
+
+@lru_cache(maxsize=512)
+def _day_prefix(day: int) -> str:
+    return (EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
+
+
 def format_ts(us: int) -> str:
     """Format microseconds as RFC 3339 UTC with `Z`; fractions only when non-zero."""
-    moment = EPOCH + timedelta(microseconds=us)
-    base = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    fraction = us % SECOND
+    day, rest = divmod(us, DAY)
+    seconds, fraction = divmod(rest, SECOND)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    base = f"{_day_prefix(day)}{hours:02d}:{minutes:02d}:{seconds:02d}"
     if fraction == 0:
         return base + "Z"
     if fraction % 1000 == 0:

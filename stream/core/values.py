@@ -6,6 +6,7 @@ mismatch. The rules are in docs/semantics.md ("Values and operators").
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -117,6 +118,26 @@ def _compile_plain(op: str, operand: Any) -> ValueTest:
     if op == "ends_with":
         return lambda v: isinstance(v, str) and isinstance(operand, str) and v.endswith(operand)
     raise ValueError(f"unknown operator {op!r}")
+
+
+def compile_numeric_test(predicate: Predicate) -> ValueTest:
+    """A faster test for aggregate and score values, which are numbers or MISSING."""
+    op, operand = predicate.op, predicate.operand
+    if op == "between":
+        lo, hi = operand
+        return lambda v: v is not MISSING and lo <= v <= hi
+    compare = _NUMERIC[op]
+    return lambda v: v is not MISSING and compare(v, operand)
+
+
+_NUMERIC: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
 
 
 def _contains(value: Any, operand: Any) -> bool:
