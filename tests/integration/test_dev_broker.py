@@ -12,8 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from stream.ops.procs import pid_alive, process_cmdline
+from stream.testing.waiting import wait_for_async
 
 SEGSTREAM = shutil.which("segstream", path=str(Path(sys.executable).parent)) or "segstream"
 
@@ -92,3 +95,46 @@ def test_missing_java_is_one_line_saying_what_to_install(tmp_path: Path) -> None
     assert len(lines) == 1
     assert "`java` was not found" in lines[0]
     assert "apt-get install -y default-jre-headless maven" in lines[0]
+
+
+async def test_transactions_work_on_the_test_broker(kafka_bootstrap: str, unique_name: str) -> None:
+    """The single-node config keeps exactly-once possible: committed is read, aborted is not."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(unique_name, 1, 1)])
+    finally:
+        await admin.close()
+
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka_bootstrap, transactional_id=f"{unique_name}-tx"
+    )
+    await producer.start()
+    try:
+        await producer.begin_transaction()
+        await producer.send_and_wait(unique_name, b"aborted")
+        await producer.abort_transaction()
+        async with producer.transaction():
+            await producer.send_and_wait(unique_name, b"committed")
+    finally:
+        await producer.stop()
+
+    seen: list[bytes] = []
+    consumer = AIOKafkaConsumer(
+        unique_name,
+        bootstrap_servers=kafka_bootstrap,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+
+    async def committed_seen() -> bool:
+        batches = await consumer.getmany(timeout_ms=500)
+        seen.extend(m.value for ms in batches.values() for m in ms if m.value is not None)
+        return b"committed" in seen
+
+    try:
+        await wait_for_async(committed_seen, 60, interval=0, what="the committed message")
+    finally:
+        await consumer.stop()
+    assert seen == [b"committed"]
