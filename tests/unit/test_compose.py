@@ -1,0 +1,126 @@
+"""docker-compose.yml agrees with the code: services, ports, health checks, settings names.
+
+Docker is not available where the tests run, so the file is checked by reading it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from stream.ops.kafka_dist import KAFKA_VERSION
+from stream.settings import Settings, bootstrap_servers, env_names
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, Any]:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    result: dict[str, Any] = compose["services"]
+    return result
+
+
+def _env(service: dict[str, Any]) -> dict[str, str]:
+    return {k: str(v) for k, v in service.get("environment", {}).items()}
+
+
+def _host_ports(service: dict[str, Any]) -> dict[int, int]:
+    """{host port: container port} from "host:container" entries."""
+    pairs = (str(p).split(":") for p in service.get("ports", []))
+    return {int(host): int(container) for host, container in pairs}
+
+
+def _listeners(value: str) -> dict[str, tuple[str, int]]:
+    found = re.findall(r"(\w+)://([\w.-]*):(\d+)", value)
+    return {name: (host, int(port)) for name, host, port in found}
+
+
+def test_the_three_services_exist(services: dict[str, Any]) -> None:
+    assert set(services) == {"kafka", "redis", "worker"}
+
+
+def test_kafka_is_the_official_image_at_the_dev_broker_version(services: dict[str, Any]) -> None:
+    assert services["kafka"]["image"] == f"apache/kafka:{KAFKA_VERSION}"
+
+
+def test_kafka_runs_one_kraft_node_with_transactions_possible(services: dict[str, Any]) -> None:
+    env = _env(services["kafka"])
+    assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    assert not any("ZOOKEEPER" in key for key in env)
+    node = env["KAFKA_NODE_ID"]
+    controller = _listeners(env["KAFKA_LISTENERS"])[env["KAFKA_CONTROLLER_LISTENER_NAMES"]]
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == f"{node}@kafka:{controller[1]}"
+    for key in (
+        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR",
+    ):
+        assert env[key] == "1", key
+    listeners = set(_listeners(env["KAFKA_LISTENERS"]))
+    assert set(env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].replace(":", ",").split(",")) >= (
+        listeners
+    )
+
+
+def test_host_ports_match_the_settings_defaults(services: dict[str, Any]) -> None:
+    defaults = Settings.from_env({})
+    kafka_port = int(bootstrap_servers(defaults.broker).rpartition(":")[2])
+    redis_port = urlsplit(defaults.redis_url).port
+    kafka_env = _env(services["kafka"])
+    advertised = _listeners(kafka_env["KAFKA_ADVERTISED_LISTENERS"])
+    listening = _listeners(kafka_env["KAFKA_LISTENERS"])
+    # The host reaches the listener advertised as localhost:<default port>.
+    host_listener = next(name for name, (host, _) in advertised.items() if host == "localhost")
+    assert advertised[host_listener][1] == kafka_port
+    assert _host_ports(services["kafka"]) == {kafka_port: listening[host_listener][1]}
+    assert _host_ports(services["redis"]) == {redis_port: 6379}
+
+
+def test_every_service_has_a_health_check(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        check = service.get("healthcheck", {})
+        assert check.get("test"), f"{name} has no health check"
+
+
+def test_worker_is_built_here_and_waits_for_healthy_services(services: dict[str, Any]) -> None:
+    worker = services["worker"]
+    assert (ROOT / worker["build"]["context"] / worker["build"]["dockerfile"]).is_file()
+    assert worker["command"] == ["worker", "--rules", "/rules/segments.yaml"]
+    assert worker["depends_on"] == {
+        "kafka": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
+    mounts = dict(v.split(":")[:2] for v in worker["volumes"] if v.startswith("./"))
+    rules_dir = next(host for host, target in mounts.items() if target == "/rules")
+    assert (ROOT / rules_dir / "segments.yaml").is_file()
+
+
+def test_worker_sets_only_variables_that_settings_reads(services: dict[str, Any]) -> None:
+    env = _env(services["worker"])
+    names = {k for k in env if k.startswith("SEGSTREAM_")}
+    assert names, "the worker sets no SEGSTREAM_ variables"
+    assert names <= set(env_names()), names - set(env_names())
+    Settings.from_env(env)  # and each value parses
+
+
+def test_worker_reaches_kafka_and_redis_inside_the_network(services: dict[str, Any]) -> None:
+    worker = Settings.from_env(_env(services["worker"]))
+    internal = _listeners(_env(services["kafka"])["KAFKA_ADVERTISED_LISTENERS"])
+    assert bootstrap_servers(worker.broker) in {f"{h}:{p}" for h, p in internal.values()}
+    assert bootstrap_servers(worker.broker).startswith("kafka:")
+    assert urlsplit(worker.redis_url).hostname == "redis"
+
+
+def test_dockerfile_installs_the_package_and_runs_segstream() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^RUN pip install \.", text, re.MULTILINE)
+    assert 'ENTRYPOINT ["segstream"]' in text
+    # Everything the symlinks inside stream/ point at must be copied into the image.
+    for target in ("schemas", "deploy/kafka/pom.xml", "stream", "pyproject.toml"):
+        assert re.search(rf"^COPY .*\b{re.escape(target)}\b", text, re.MULTILINE), target
