@@ -207,6 +207,37 @@ class Settings:
         default=None,
         render=lambda v: "" if v is None else str(v),
     )
+    app_id: str = setting(
+        "SEGSTREAM_APP_ID",
+        "Worker group id; names the consumer group, the table and its changelog topic.",
+        str,
+        default="segstream",
+    )
+    batch_size: int = setting(
+        "SEGSTREAM_BATCH_SIZE",
+        "Most events the worker applies between two durable writes.",
+        _parse_positive_int,
+        default=2000,
+    )
+    batch_wait: timedelta = setting(
+        "SEGSTREAM_BATCH_WAIT",
+        "Longest the worker waits to fill a batch before applying what it has.",
+        parse_duration,
+        default=timedelta(milliseconds=50),
+        render=format_duration,
+    )
+    key_mismatch: str = setting(
+        "SEGSTREAM_KEY_MISMATCH",
+        "A message keyed with another contact id: dead-letter it, or repartition it.",
+        _parse_choice("dead-letter", "repartition"),
+        default="dead-letter",
+    )
+    web_port: int = setting(
+        "SEGSTREAM_WEB_PORT",
+        "Port of the worker's Faust web server (metrics, health); 0 turns it off.",
+        _parse_count,
+        default=0,
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

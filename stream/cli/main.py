@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from stream import __version__
-from stream.cli import dev_broker
+from stream.cli import dev_broker, produce, tail, worker
 from stream.settings import help_text
 
 
@@ -21,3 +21,6 @@ def main() -> None:
 
 # One line per command module; each module exposes a click command named `command`.
 main.add_command(dev_broker.command)
+main.add_command(worker.command)
+main.add_command(produce.command)
+main.add_command(tail.command)

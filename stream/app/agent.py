@@ -1,0 +1,198 @@
+"""The worker's agent and timer: batches of input records and ticks of the clock, made durable.
+
+Per batch: records go to their partition's `Partition`, due deadlines fire, the outputs are
+published and acknowledged, then the states are written; only then does the batch return and
+Faust may commit its offsets. The timer does the same for deadlines with no new input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from stream.app.factory import WorkerApp
+from stream.app.processor import Effects, Partition, Policy, Record
+from stream.app.sink import Sink, wall_us
+from stream.app.store import FaustStore
+from stream.core.engine import Engine
+from stream.ops import metrics
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 0.2  # deadlines fire within this (plus a batch) of their instant
+STATUS_EVERY_S = 0.5
+
+
+class Runtime:
+    """The partitions this worker owns and the lock that serialises their batches."""
+
+    def __init__(
+        self,
+        wapp: WorkerApp,
+        engine: Engine,
+        policy: Policy,
+        *,
+        source: str,
+        status_path: Path | None = None,
+        clock: Callable[[], int] = wall_us,
+    ) -> None:
+        self.wapp = wapp
+        self.engine = engine
+        self.policy = policy
+        self.store = FaustStore(wapp.table)
+        self.sink = Sink(wapp.app, wapp.table, self.store, wapp.topics, source)
+        self.partitions: dict[int, Partition] = {}
+        self.lock = asyncio.Lock()
+        self.clock = clock
+        self.status_path = status_path
+        self._declared = False
+        self._status_at = 0.0
+
+    def partition(self, number: int) -> Partition:
+        found = self.partitions.get(number)
+        if found is None:
+            found = self.partitions[number] = Partition(
+                number, self.engine, self.store, self.policy
+            )
+            log.info(
+                "partition %d: watermark %s, %d pending deadlines",
+                number,
+                found.watermark,
+                found.pending_deadlines,
+            )
+        return found
+
+    async def declare(self) -> None:
+        """Create missing output topics with the configured partitions, once."""
+        if not self._declared:
+            for topic in self.wapp.outputs:
+                await topic.maybe_declare()
+            self._declared = True
+
+    async def process(self, events: Sequence[Any]) -> None:
+        """Apply one batch of Faust events; returns once everything it caused is durable."""
+        by_partition: dict[int, list[Record]] = defaultdict(list)
+        for event in events:
+            message = event.message
+            by_partition[message.partition].append(
+                Record(message.topic, message.partition, message.offset, message.key, message.value)
+            )
+        async with self.lock:
+            await self.declare()
+            for number, records in by_partition.items():
+                part = self.partition(number)
+                effects = Effects()
+                for record in records:
+                    part.handle(record, self.clock, effects)
+                now = part.now(self.clock)
+                if now is not None:
+                    part.sweep(now, effects)
+                await self._flush(part, effects)
+            metrics.add(metrics.EVENTS_IN, len(events))
+        self._maybe_status()
+
+    async def tick(self) -> None:
+        """Fire due deadlines of owned partitions that saw no input (wall clock only)."""
+        app = self.wapp.app
+        if self.policy.clock != "wall" or app.rebalancing or app.in_recovery:
+            return
+        async with self.lock:
+            await self.declare()
+            for number in self._owned():
+                part = self.partition(number)
+                now = part.now(self.clock)
+                due = part.next_deadline()
+                if now is None or due is None or due > now:
+                    continue
+                effects = Effects()
+                part.sweep(now, effects)
+                await self._flush(part, effects)
+        self._maybe_status()
+
+    def _owned(self) -> list[int]:
+        topic = self.wapp.topics.events
+        return sorted(
+            tp.partition for tp in self.wapp.app.assignor.assigned_actives() if tp.topic == topic
+        )
+
+    async def _flush(self, part: Partition, effects: Effects) -> None:
+        if effects:
+            await self.sink.publish(part.partition, effects)
+            metrics.add(metrics.CHANGES_OUT, len(effects.changes))
+            metrics.add(metrics.DEAD_LETTERS_OUT, len(effects.dead_letters))
+        await self.sink.write(part.partition, part.take_writes())
+
+    async def revoke(self, revoked: Iterable[Any]) -> None:
+        """Forget partitions another worker may now own; they are reloaded if they return."""
+        async with self.lock:
+            topic = self.wapp.topics.events
+            for tp in revoked:
+                if tp.topic == topic:
+                    self.partitions.pop(tp.partition, None)
+        self._maybe_status(force=True)
+
+    def status(self) -> dict[str, Any]:
+        """Per owned partition: clock, pending deadlines and how every input message ended."""
+        return {
+            "pid": os.getpid(),
+            "at_us": wall_us(),
+            "partitions": {
+                str(n): {
+                    "watermark": p.watermark,
+                    "pending_deadlines": p.pending_deadlines,
+                    "counts": {
+                        metrics.APPLIED: p.counts.applied,
+                        metrics.DUPLICATE: p.counts.duplicate,
+                        metrics.DEAD_LETTERED: p.counts.dead_lettered,
+                        metrics.REKEYED: p.counts.rekeyed,
+                    },
+                }
+                for n, p in sorted(self.partitions.items())
+            },
+            "metrics": metrics.snapshot(),
+        }
+
+    def _maybe_status(self, *, force: bool = False) -> None:
+        path = self.status_path
+        if path is None:
+            return
+        loop_now = asyncio.get_running_loop().time()
+        if not force and loop_now - self._status_at < STATUS_EVERY_S:
+            return
+        self._status_at = loop_now
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(orjson.dumps(self.status()))
+        tmp.replace(path)
+
+
+def install(wapp: WorkerApp, runtime: Runtime, batch_size: int, batch_wait_s: float) -> None:
+    """Register the agent, the timer and the rebalance hook on the app."""
+    app = wapp.app
+
+    async def segments(stream: Any) -> None:
+        async for events in stream.take_events(batch_size, within=batch_wait_s):
+            await runtime.process(events)
+
+    app.agent(wapp.events, name="segments")(segments)
+
+    async def tick() -> None:
+        await runtime.tick()
+
+    app.timer(TICK_SECONDS, name="deadlines")(tick)
+
+    async def on_revoked(sender: Any, revoked: Any, **_: Any) -> None:
+        await runtime.revoke(revoked)
+
+    app.on_partitions_revoked.connect(on_revoked, weak=False)
+
+    async def status_heartbeat() -> None:
+        runtime._maybe_status()
+
+    app.timer(STATUS_EVERY_S, name="status")(status_heartbeat)

@@ -1,0 +1,99 @@
+"""The Faust app of a segstream worker: settings, topics and the one state table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from stream.app.sink import TopicNames
+from stream.settings import Settings
+
+TABLE = "state"
+RAW = "raw"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerApp:
+    """The app and the channels and table the agent is wired to."""
+
+    app: Any  # faust.App; faust's own annotations are partial, so Any at this boundary
+    events: Any  # the input channel: contact-events and its repartition topic
+    outputs: tuple[Any, ...]  # topics the worker writes, declared at start
+    table: Any
+    topics: TopicNames
+
+
+def repartition_topic(settings: Settings) -> str:
+    """The topic re-keyed events go through, owned by the worker group."""
+    return f"{settings.app_id}-{settings.events_topic}-repartition"
+
+
+def create_app(settings: Settings) -> WorkerApp:
+    """Build the Faust app for `settings` (nothing connects until the worker starts)."""
+    partitions = settings.partitions
+    app = faust.App(
+        settings.app_id,
+        broker=settings.broker,
+        store=settings.store,
+        datadir=str(settings.state_dir),
+        topic_partitions=partitions,
+        topic_replication_factor=1,
+        table_standby_replicas=settings.standby_replicas,
+        processing_guarantee="exactly_once" if settings.exactly_once else "at_least_once",
+        key_serializer=RAW,
+        value_serializer=RAW,
+        web_enabled=settings.web_port > 0,
+        web_port=settings.web_port or 6066,
+        web_host="127.0.0.1",
+        # A restarted worker rejoins at once instead of waiting out the old member's
+        # session (60 s by default); 6 s is the broker's minimum session timeout.
+        broker_session_timeout=6.0,
+        broker_heartbeat_interval=1.0,
+        broker_commit_interval=1.0,
+        broker_max_poll_records=max(500, settings.batch_size),
+        stream_buffer_maxsize=max(4096, 2 * settings.batch_size),
+        producer_linger=0.002,
+        producer_max_batch_size=256 * 1024,
+        consumer_auto_offset_reset="earliest",
+        # Our own lines go to stderr; Faust must not take over sys.stdout.
+        worker_redirect_stdouts=False,
+    )
+
+    def topic(name: str) -> Any:
+        return app.topic(
+            name,
+            partitions=partitions,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer=RAW,
+            value_serializer=RAW,
+        )
+
+    repartition = repartition_topic(settings)
+    events = app.topic(
+        settings.events_topic,
+        repartition,
+        partitions=partitions,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer=RAW,
+        value_serializer=RAW,
+    )
+    # Keys and values are raw bytes through the app-wide raw serializers set above.
+    table = app.Table(TABLE, partitions=partitions, key_type=bytes, value_type=bytes)
+    outputs = (
+        topic(settings.changes_topic),
+        topic(settings.dlq_topic),
+        topic(repartition),
+        topic(settings.events_topic),
+    )
+    names = TopicNames(
+        events=settings.events_topic,
+        repartition=repartition,
+        changes=settings.changes_topic,
+        dead_letters=settings.dlq_topic,
+        changelog=table.changelog_topic.get_topic_name(),
+    )
+    return WorkerApp(app, events, outputs, table, names)

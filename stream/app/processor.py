@@ -1,0 +1,267 @@
+"""One input partition's processing: events and deadlines in, change messages and writes out.
+
+This is what happens to one event in the worker (`Partition.handle`), and what happens when
+time passes (`Partition.sweep`). It mirrors `stream.core.replay.Replayer` with the partition's
+event-time watermark as the clock, so that with `--clock event` the worker and
+`segstream replay` publish the same changes. No Faust here: the agent feeds it records and
+sends what it returns.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import orjson
+
+from stream.app import keys
+from stream.app.store import PartitionStore
+from stream.core.engine import Change, Engine
+from stream.core.events import parse_event
+from stream.core.state import ContactState
+from stream.errors import InvalidInput
+
+KEY_MISMATCH = "key_mismatch"
+
+
+@dataclass(slots=True)
+class Record:
+    """One input message, as read from Kafka."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+@dataclass(slots=True)
+class DeadLetter:
+    """An input message rejected with a reason, for the dead-letter topic."""
+
+    record: Record
+    reason: str
+    detail: str
+
+
+@dataclass(slots=True)
+class Counts:
+    """How every input message of a partition ended; persisted with the partition's state."""
+
+    applied: int = 0
+    duplicate: int = 0
+    dead_lettered: int = 0
+    rekeyed: int = 0
+
+
+@dataclass(slots=True)
+class Policy:
+    """How the worker treats time and doubtful input."""
+
+    clock: str = "wall"  # "wall" or "event"
+    future_tolerance_us: int | None = None
+    max_message_bytes: int | None = None
+    rekey_mismatched: bool = False  # False: a wrong key is dead-lettered
+
+
+@dataclass(slots=True)
+class Effects:
+    """What a batch must publish (before its state is written) and then write."""
+
+    changes: list[Change] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    rekeyed: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.changes or self.dead_letters or self.rekeyed)
+
+
+@dataclass(slots=True)
+class _Entry:
+    state: ContactState
+    armed: int | None  # the deadline the index holds for this contact
+
+
+class Partition:
+    """The worker's view of one input partition: clock, counters, deadline heap, state cache."""
+
+    def __init__(
+        self,
+        partition: int,
+        engine: Engine,
+        store: PartitionStore,
+        policy: Policy,
+        *,
+        cache_size: int = 100_000,
+    ) -> None:
+        self.partition = partition
+        self.engine = engine
+        self.store = store
+        self.policy = policy
+        self.cache_size = cache_size
+        self.watermark: int | None = None
+        self.counts = Counts()
+        self._heap: list[tuple[int, str, bool]] = []  # (deadline, contact, from_disk)
+        self._cache: dict[str, _Entry] = {}
+        self._dirty: set[str] = set()
+        self._index_adds: set[bytes] = set()
+        self._index_dels: set[bytes] = set()
+        self._meta_dirty = False
+        self._load()
+
+    # --- recovery -------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        raw = self.store.get(self.partition, keys.meta_key(self.partition))
+        if raw is not None:
+            meta = orjson.loads(raw)
+            self.watermark = meta["watermark"]
+            self.counts = Counts(**meta["counts"])
+        for key in self.store.scan(self.partition, keys.deadline_prefix(self.partition)):
+            deadline, contact = keys.parse_deadline_key(key)
+            self._heap.append((deadline, contact, True))
+        heapq.heapify(self._heap)
+
+    @property
+    def pending_deadlines(self) -> int:
+        return len(self._heap)
+
+    def next_deadline(self) -> int | None:
+        return self._heap[0][0] if self._heap else None
+
+    # --- one event ------------------------------------------------------------------------
+
+    def handle(self, record: Record, wall_us: Callable[[], int], effects: Effects) -> None:
+        """Apply one input message, or dead-letter or re-key it."""
+        policy = self.policy
+        wall = policy.clock == "wall"
+        try:
+            event = parse_event(
+                record.value,
+                max_bytes=policy.max_message_bytes,
+                max_future_us=policy.future_tolerance_us if wall else None,
+                now_us=wall_us() if wall else None,
+            )
+        except InvalidInput as error:
+            self._dead_letter(record, error.reason, error.detail, effects)
+            return
+        contact = event.contact_id
+        if record.key != contact.encode():
+            if not record.key or policy.rekey_mismatched:
+                # Its contact's state lives on another partition: send it there.
+                effects.rekeyed.append((contact.encode(), record.value))
+                self.counts.rekeyed += 1
+                self._meta_dirty = True
+                return
+            shown = record.key.decode("utf-8", "replace")
+            detail = f"message key {shown!r} differs from contact_id {contact!r}"
+            self._dead_letter(record, KEY_MISMATCH, detail, effects)
+            return
+        entry = self._entry(contact)
+        state = entry.state if entry is not None else None
+        before = event.ts if self.watermark is None else self.watermark
+        if wall:
+            before = max(before, wall_us())
+        self._meta_dirty = True
+        if self.engine.is_duplicate(state, event, before):
+            self.counts.duplicate += 1
+            return
+        self.watermark = event.ts if self.watermark is None else max(self.watermark, event.ts)
+        outcome = self.engine.apply(state, event, max(before, event.ts))
+        self.counts.applied += 1
+        effects.changes.extend(outcome.changes)
+        if entry is None:
+            entry = self._cache[contact] = _Entry(outcome.state, None)
+        self._rearm(entry)
+
+    def _dead_letter(self, record: Record, reason: str, detail: str, effects: Effects) -> None:
+        effects.dead_letters.append(DeadLetter(record, reason, detail))
+        self.counts.dead_lettered += 1
+        self._meta_dirty = True
+
+    # --- time -----------------------------------------------------------------------------
+
+    def now(self, wall_us: Callable[[], int]) -> int | None:
+        """The partition's clock: its watermark, or with the wall clock the later of both."""
+        if self.policy.clock == "event":
+            return self.watermark
+        wall = wall_us()
+        return wall if self.watermark is None else max(self.watermark, wall)
+
+    def sweep(self, now: int, effects: Effects) -> None:
+        """Fire every deadline up to `now`, each contact's in time order, at its instant."""
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            deadline, contact, from_disk = heapq.heappop(heap)
+            entry = self._entry(contact)
+            if entry is None or entry.armed != deadline:
+                if from_disk:  # left by a batch that crashed half-written
+                    self._unindex(deadline, contact)
+                continue
+            effects.changes.extend(self.engine.advance(entry.state, deadline))
+            self._rearm(entry)
+
+    # --- state ----------------------------------------------------------------------------
+
+    def _entry(self, contact: str) -> _Entry | None:
+        entry = self._cache.get(contact)
+        if entry is None:
+            raw = self.store.get(self.partition, keys.state_key(contact))
+            if raw is None:
+                return None
+            state = self.engine.decode(raw, contact)
+            entry = self._cache[contact] = _Entry(state, self.engine.next_deadline(state))
+        return entry
+
+    def _rearm(self, entry: _Entry) -> None:
+        contact = entry.state.contact_id
+        self._dirty.add(contact)
+        deadline = self.engine.next_deadline(entry.state)
+        if deadline == entry.armed:
+            return
+        if entry.armed is not None:
+            self._unindex(entry.armed, contact)
+        if deadline is not None:
+            key = keys.deadline_key(self.partition, deadline, contact)
+            self._index_adds.add(key)
+            self._index_dels.discard(key)
+            heapq.heappush(self._heap, (deadline, contact, False))
+        entry.armed = deadline
+
+    def _unindex(self, deadline: int, contact: str) -> None:
+        key = keys.deadline_key(self.partition, deadline, contact)
+        self._index_dels.add(key)
+        self._index_adds.discard(key)
+
+    def take_writes(self) -> list[tuple[bytes, bytes | None]]:
+        """The table writes of everything since the last call, in crash-safe order.
+
+        Index additions come first and removals last, so any prefix that survives a crash
+        leaves every armed deadline in the index (stale extras are dropped at sweep time).
+        """
+        writes: list[tuple[bytes, bytes | None]] = [(k, b"1") for k in sorted(self._index_adds)]
+        cache = self._cache
+        encode = self.engine.encode
+        writes.extend((keys.state_key(c), encode(cache[c].state)) for c in sorted(self._dirty))
+        writes.extend((k, None) for k in sorted(self._index_dels))
+        if self._meta_dirty or writes:
+            meta = {"watermark": self.watermark, "counts": _counts_dict(self.counts)}
+            writes.append((keys.meta_key(self.partition), orjson.dumps(meta)))
+        self._index_adds = set()
+        self._index_dels = set()
+        self._dirty = set()
+        self._meta_dirty = False
+        if len(cache) > self.cache_size:
+            for contact in list(cache)[: len(cache) - self.cache_size // 2]:
+                del cache[contact]
+        return writes
+
+
+def _counts_dict(counts: Counts) -> dict[str, int]:
+    return {
+        "applied": counts.applied,
+        "duplicate": counts.duplicate,
+        "dead_lettered": counts.dead_lettered,
+        "rekeyed": counts.rekeyed,
+    }

@@ -1,0 +1,59 @@
+"""Start a worker in this process: build the app, wire the agent, run until a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import faust
+
+from stream.app.admin import ensure_topics
+from stream.app.agent import Runtime, install
+from stream.app.factory import create_app
+from stream.app.processor import Policy
+from stream.core.ast import RuleSet
+from stream.core.engine import Engine
+from stream.settings import Settings
+
+
+def policy_for(settings: Settings) -> Policy:
+    """How the worker treats time and doubtful input, from its settings."""
+    return Policy(
+        clock=settings.clock,
+        future_tolerance_us=int(settings.future_tolerance.total_seconds() * 1_000_000),
+        max_message_bytes=settings.max_message_bytes,
+        rekey_mismatched=settings.key_mismatch == "repartition",
+    )
+
+
+def build(settings: Settings, rules: RuleSet, *, status_path: Path | None = None) -> Runtime:
+    """The worker's app and runtime, not started."""
+    wapp = create_app(settings)
+    horizon_us = int(settings.dedupe_horizon.total_seconds() * 1_000_000)
+    engine = Engine(rules, horizon_us=horizon_us)
+    runtime = Runtime(
+        wapp,
+        engine,
+        policy_for(settings),
+        source=f"urn:segstream:{settings.app_id}",
+        status_path=status_path,
+    )
+    install(wapp, runtime, settings.batch_size, settings.batch_wait.total_seconds())
+    return runtime
+
+
+def run_worker(
+    settings: Settings, rules: RuleSet, *, status_path: Path | None = None, loglevel: str = "info"
+) -> None:
+    """Run the worker until SIGINT or SIGTERM (Faust's worker handles both gracefully)."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    runtime = build(settings, rules, status_path=status_path)
+    # Faust only declares some of its topics and skips a missing source topic; create them all
+    # first, so that every one has the configured partitions and co-partitioning holds.
+    topics = runtime.wapp.topics
+    names = [topics.events, topics.repartition, topics.changes, topics.dead_letters]
+    asyncio.run(ensure_topics(settings.bootstrap_servers(), names, settings.partitions))
+    logging.getLogger("stream").setLevel(loglevel.upper())
+    worker = faust.Worker(runtime.wapp.app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()

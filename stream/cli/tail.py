@@ -1,0 +1,112 @@
+"""`segstream tail`: follow segment-changes, one readable line per change."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import click
+import orjson
+from aiokafka import AIOKafkaConsumer
+
+from stream.settings import Settings
+
+
+def describe(change: dict[str, Any]) -> str:
+    """One line for a person: when, who, what, why."""
+    if change.get("kind") == "lifecycle":
+        what = f"stage {change.get('from') or '-'} -> {change.get('to') or '-'}"
+    else:
+        sign = "+" if change.get("change") == "entered" else "-"
+        held = " (holdout)" if change.get("holdout") else ""
+        what = f"{sign}{change.get('segment')}{held}"
+    cause = change.get("cause_event_id")
+    why = f"{change.get('reason')}" + (f" {cause}" if cause else "")
+    return f"{change.get('at')}  {change.get('contact_id')}  {what}  [{why}] #{change.get('seq')}"
+
+
+def matches(change: dict[str, Any], segment: str | None, contact: str | None) -> bool:
+    """Whether a change passes the --segment and --contact filters."""
+    if contact is not None and change.get("contact_id") != contact:
+        return False
+    return segment is None or change.get("segment") == segment
+
+
+async def follow(
+    bootstrap: str,
+    topic: str,
+    on_change: Callable[[dict[str, Any]], None],
+    *,
+    from_beginning: bool = True,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Call `on_change` for every change message on `topic` until `stop` is set."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    try:
+        while stop is None or not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=200)
+            for records in batches.values():
+                for record in records:
+                    if record.value is not None:
+                        on_change(orjson.loads(record.value))
+    finally:
+        await consumer.stop()
+
+
+@click.command("tail")
+@click.option("--segment", default=None, help="Only changes of this segment.")
+@click.option("--contact", default=None, help="Only changes of this contact.")
+@click.option(
+    "--from-beginning/--new-only",
+    default=True,
+    show_default=True,
+    help="Start at the oldest change still on the topic, or only show new ones.",
+)
+@click.option(
+    "--broker",
+    envvar="SEGSTREAM_BROKER",
+    show_envvar=True,
+    default=None,
+    help="Kafka bootstrap URL.  [default: kafka://127.0.0.1:9092]",
+)
+@click.option(
+    "--topic",
+    envvar="SEGSTREAM_CHANGES_TOPIC",
+    show_envvar=True,
+    default=None,
+    help="Changes topic.  [default: segment-changes]",
+)
+def command(
+    segment: str | None,
+    contact: str | None,
+    from_beginning: bool,
+    broker: str | None,
+    topic: str | None,
+) -> None:
+    """Follow segment changes and print one line per change (Ctrl-C to stop)."""
+    overrides: dict[str, Any] = {"broker": broker, "changes_topic": topic}
+    settings = Settings.from_env(**{k: v for k, v in overrides.items() if v is not None})
+
+    def show(change: dict[str, Any]) -> None:
+        if matches(change, segment, contact):
+            click.echo(describe(change))
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            follow(
+                settings.bootstrap_servers(),
+                settings.changes_topic,
+                show,
+                from_beginning=from_beginning,
+            )
+        )
