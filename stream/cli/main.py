@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from stream import __version__
-from stream.cli import dev_broker, produce, tail, worker
+from stream.cli import bench, dev_broker, generate, produce, replay, tail, validate, worker
 from stream.settings import help_text
 
 
@@ -24,3 +24,7 @@ main.add_command(dev_broker.command)
 main.add_command(worker.command)
 main.add_command(produce.command)
 main.add_command(tail.command)
+main.add_command(validate.command)
+main.add_command(replay.command)
+main.add_command(generate.command)
+main.add_command(bench.command)

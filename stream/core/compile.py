@@ -125,6 +125,10 @@ class _Builder:
         key = feed_key("b", cond.types, cond.where, cond.within, agg.kind, agg.property)
         extractor = behaviour_extractor(cond.where, agg.kind, agg.property)
         feed = self.feed(key, agg.kind, cond.within, dict.fromkeys(cond.types, extractor))
+        if agg.kind == "count":
+            operand = agg.predicate.operand
+            top = max(operand) if isinstance(operand, tuple) else operand
+            self.feeds[feed].need_count_up_to(top)
         return self.leaf(feed, compile_numeric_test(agg.predicate))
 
     def score(self, cond: ast.ScoreTest) -> Evaluator:

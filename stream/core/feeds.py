@@ -70,14 +70,24 @@ def score_extractor(rules: tuple[ScoreRule, ...], event_type: str) -> Extractor:
     return points
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Feed:
-    """A compiled feed. `key` names it stably in serialised state across rule reloads."""
+    """A compiled feed. `key` names it stably in serialised state across rule reloads.
+
+    `cap`, for windowed counts, is how many of the newest entries can matter: every test on
+    the count reads values at or above the cap alike, and the entries in a window are always
+    the newest ones, so older entries are dropped.
+    """
 
     key: str
     kind: str  # count | sum | avg | min | max | distinct
     within: int | None
     extractors: dict[str, Extractor]  # event type -> extractor
+    cap: int = 0
+
+    def need_count_up_to(self, operand: float) -> None:
+        """Register a count test against `operand`; counts above it look alike to it."""
+        self.cap = max(self.cap, math.floor(operand) + 1)
 
     def empty(self) -> Any:
         if self.within is not None:
@@ -87,8 +97,14 @@ class Feed:
     def add(self, data: Any, t: int, value: Any, now: int) -> Any:
         """Record one counted event at `t` (already <= now); returns the (new) data."""
         if self.within is not None:
-            if t > now - self.within:
-                windows.insert(data, t, value)
+            if t <= now - self.within:
+                return data
+            if self.kind == "distinct":
+                windows.insert_latest(data, t, value)
+                return data
+            windows.insert(data, t, value)
+            if self.cap and len(data) > self.cap:
+                del data[: len(data) - self.cap]
             return data
         kind = self.kind
         if kind == "count":

@@ -45,6 +45,17 @@ def insert(entries: list[Entry], t: int, value: Any) -> None:
         insort(entries, (t, value), key=_first)
 
 
+def insert_latest(entries: list[Entry], t: int, value: Any) -> None:
+    """Insert keeping one entry per value, the newest: a distinct count needs no more."""
+    for i, (seen_t, seen) in enumerate(entries):
+        if seen == value:
+            if seen_t >= t:
+                return
+            del entries[i]
+            break
+    insert(entries, t, value)
+
+
 def agg_count(entries: list[Entry]) -> Any:
     return len(entries)
 

@@ -83,3 +83,20 @@ def test_msum_is_exact_in_any_order() -> None:
     import math
 
     assert math.fsum(partials) == math.fsum(values)
+
+
+@pytest.mark.parametrize(
+    ("inserts", "expected"),
+    [
+        ([(0, "a"), (D, "b"), (2 * D, "a")], [(D, "b"), (2 * D, "a")]),  # newer "a" replaces
+        ([(2 * D, "a"), (D, "a")], [(2 * D, "a")]),  # a late older "a" adds nothing
+        ([(0, "a"), (D, "b")], [(0, "a"), (D, "b")]),
+    ],
+)
+def test_insert_latest_keeps_the_newest_entry_per_value(
+    inserts: list[tuple[int, str]], expected: list[tuple[int, str]]
+) -> None:
+    entries: list[tuple[int, Any]] = []
+    for t, v in inserts:
+        windows.insert_latest(entries, t, v)
+    assert entries == expected
