@@ -38,7 +38,11 @@ class MappingWithDuplicates(dict[Any, Any]):
     duplicate_keys: tuple[str, ...] = ()
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml parses ten times faster and caps nesting depth itself; constructing stays in Python.
+_Base = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
     """SafeLoader with YAML 1.2 core-schema scalars and duplicate-key detection."""
 
 
@@ -126,15 +130,16 @@ def _parse_json(text: str) -> object:
     return json.loads(text, object_pairs_hook=_json_object, parse_constant=float)
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> Problem:
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark
         what = exc.problem or "invalid"
-        if "'\\t'" in what:
+        lines = text.splitlines()
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        if "\t" in line[: len(line) - len(line.lstrip())]:
             what += " (indent with spaces, not tabs)"
-        return Problem(
-            "", f"line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {what}"
-        )
+        where = f"line {mark.line + 1}, column {mark.column + 1}"
+        return Problem("", f"{where}: not valid YAML: {what}")
     return Problem("", f"not valid YAML: {exc}")
 
 
@@ -171,7 +176,7 @@ def _parse(text: str, syntax: Syntax) -> tuple[object, Problem | None]:
     except RecursionError:
         return None, Problem("", f"nested more than {MAX_DEPTH} levels deep")
     except yaml.YAMLError as exc:
-        return None, _yaml_problem(exc)
+        return None, _yaml_problem(exc, text)
     except ValueError as exc:
         return None, _json_problem(exc)
 
