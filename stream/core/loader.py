@@ -69,20 +69,25 @@ def _load(doc: object, source: str) -> RuleSet:
     ctx = Context()
     ruleset = parse_document(doc, ctx)
     check_meaning(ctx)
+    digest = content_digest(doc)
     if not ctx.structural:
-        ctx.structural.extend(schema_problems(doc))
+        ctx.structural.extend(schema_problems(doc, digest))
     if ctx.problems or ruleset is None:
         raise DefinitionError(source, ctx.problems)
-    return dataclasses.replace(ruleset, version_hash=version_hash(doc))
+    return dataclasses.replace(ruleset, version_hash=digest[:12])
 
 
-def version_hash(doc: object) -> str:
-    """First 12 hex digits of the SHA-256 of the document's canonical JSON (sorted keys, no
-    whitespace, UTF-8): the `rules_version` of change messages."""
+def content_digest(doc: object) -> str:
+    """SHA-256 (hex) of the document's canonical JSON: sorted keys, no whitespace, UTF-8."""
     canonical = json.dumps(
         doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def version_hash(doc: object) -> str:
+    """The `rules_version` of change messages: the first 12 hex digits of content_digest."""
+    return content_digest(doc)[:12]
 
 
 def summary(ruleset: RuleSet) -> str:

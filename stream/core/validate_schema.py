@@ -35,16 +35,25 @@ def validator(name: str) -> Draft202012Validator:
     )
 
 
-def schema_problems(doc: object) -> list[Problem]:
+# Verdicts by the SHA-256 of a document's canonical JSON: validating takes ~100 ms, and tests
+# and reloads see the same documents again and again.
+_VERDICTS: dict[str, tuple[Problem, ...]] = {}
+_VERDICTS_KEPT = 64
+
+
+def schema_problems(doc: object, digest: str | None = None) -> list[Problem]:
     """What the definitions schema finds wrong with `doc`, in the loader's path format.
 
     The hand-written checks find everything the schema does, with clearer messages; this is
-    the second line, so that a gap in them still rejects the file.
+    the second line, so that a gap in them still rejects the file. `digest` identifies the
+    document's content, to reuse an earlier verdict.
     """
+    if digest is not None and digest in _VERDICTS:
+        return list(_VERDICTS[digest])
     try:
         errors = list(validator(DEFINITIONS).iter_errors(doc))
     except RecursionError:  # nesting deeper than jsonschema recurses; the checks had their say
-        return []
+        errors = []
     problems = []
     for error in errors:
         error = best_match([error])
@@ -52,4 +61,8 @@ def schema_problems(doc: object) -> list[Problem]:
         for key in error.absolute_path:
             path = join(path, key)
         problems.append(Problem(path, error.message))
+    if digest is not None:
+        if len(_VERDICTS) >= _VERDICTS_KEPT:
+            del _VERDICTS[next(iter(_VERDICTS))]
+        _VERDICTS[digest] = tuple(problems)
     return problems
