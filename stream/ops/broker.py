@@ -154,13 +154,9 @@ class DevBroker:
     def _format_storage(self, java: str, libs: Path) -> None:
         if (self.data_dir / "kraft" / "meta.properties").is_file():
             return
-        cluster_file = self.data_dir / "cluster.id"
-        if not cluster_file.is_file():
-            # Kafka's own random-uuid is a base64 UUID; generating it here saves a JVM start.
-            cluster_file.write_text(_kafka_uuid())
         command = self._java(
             java, libs, "kafka.tools.StorageTool", "format", "--ignore-formatted",
-            "-t", cluster_file.read_text().strip(), "-c", str(self.config),
+            "-t", kafka_uuid(), "-c", str(self.config),
         )  # fmt: skip
         done = subprocess.run(
             command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
@@ -212,8 +208,15 @@ class DevBroker:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _kafka_uuid() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+def kafka_uuid() -> str:
+    """A random cluster id as `kafka-storage random-uuid` prints it, without starting a JVM.
+
+    Like Kafka's Uuid.randomUuid it never starts with "-", which the CLI would take for a flag.
+    """
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
 
 
 def _require_free_port(port: int) -> None:

@@ -15,6 +15,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from stream.ops.broker import kafka_uuid
 from stream.ops.procs import pid_alive, process_cmdline
 from stream.testing.waiting import wait_for_async
 
@@ -83,6 +84,13 @@ def test_start_twice_status_and_stop(data_dir: Path) -> None:
     assert after.returncode == 3
     assert after.stdout.strip() == "not running"
     assert _cli("stop", *where).stdout.strip() == "not running"
+
+
+def test_cluster_ids_never_look_like_a_flag() -> None:
+    # One id in 64 would start with "-" if drawn naively; 2000 draws exercise the guard.
+    ids = {kafka_uuid() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
 
 
 def test_missing_java_is_one_line_saying_what_to_install(tmp_path: Path) -> None:
