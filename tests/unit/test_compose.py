@@ -91,7 +91,11 @@ def test_every_service_has_a_health_check(services: dict[str, Any]) -> None:
 def test_worker_is_built_here_and_waits_for_healthy_services(services: dict[str, Any]) -> None:
     worker = services["worker"]
     assert (ROOT / worker["build"]["context"] / worker["build"]["dockerfile"]).is_file()
-    assert worker["command"] == ["worker", "--rules", "/rules/segments.yaml"]
+    command = worker["command"]
+    assert command[:3] == ["worker", "--rules", "/rules/segments.yaml"]
+    # The health check reads the status file the worker is told to write.
+    status_file = command[command.index("--status-file") + 1]
+    assert status_file in " ".join(worker["healthcheck"]["test"])
     assert worker["depends_on"] == {
         "kafka": {"condition": "service_healthy"},
         "redis": {"condition": "service_healthy"},
