@@ -104,16 +104,25 @@ def _problem_count(ctx: Context) -> int:
     return len(ctx.structural) + len(ctx.meaning)
 
 
+def _define(
+    node: _Node, path: str, index: int, ids: list[tuple[str, int]] | None, what: str, ctx: Context
+) -> None:
+    """Check the `id` of a segment or score and record it (even a malformed one, so that
+    references to it are not reported as unknown too)."""
+    if "id" not in node:
+        return
+    if isinstance(node["id"], str) and ids is not None:
+        ids.append((node["id"], index))
+    check_name(node["id"], join(path, "id"), ctx, what)
+
+
 def _segment(item: object, path: str, index: int, ctx: Context) -> Segment | None:
     node = _mapping(item, path, ctx, "a segment: a mapping with id and when")
     if node is None:
         return None
     before = _problem_count(ctx)
     check_keys(node, path, ctx, SEGMENT_KEYS, required=("id", "when"))
-    if isinstance(node.get("id"), str) and ctx.segment_ids is not None:
-        ctx.segment_ids.append((node["id"], index))
-    if "id" in node:
-        check_name(node["id"], join(path, "id"), ctx, "segment id")
+    _define(node, path, index, ctx.segment_ids, "segment id", ctx)
     for key in _DOC_FIELDS:
         if key in node:
             check_text(node[key], join(path, key), ctx, key)
@@ -149,10 +158,7 @@ def _score(item: object, path: str, index: int, ctx: Context) -> ScoreDef | None
         return None
     before = _problem_count(ctx)
     check_keys(node, path, ctx, SCORE_KEYS, required=("id", "rules"))
-    if isinstance(node.get("id"), str) and ctx.score_ids is not None:
-        ctx.score_ids.append((node["id"], index))
-    if "id" in node:
-        check_name(node["id"], join(path, "id"), ctx, "score id")
+    _define(node, path, index, ctx.score_ids, "score id", ctx)
     rules = (
         _list(node, "rules", ctx, _score_rule, "rule", allow_empty=False, base=path)
         if "rules" in node

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 from yaml.nodes import MappingNode, ScalarNode
 
+from stream.core.validate_context import join
 from stream.errors import Problem
 
 Syntax = Literal["json", "yaml"]
@@ -201,10 +202,10 @@ def check_plain(data: object) -> list[Problem]:
                 if not isinstance(key, str):
                     problems.append(Problem(path, f"key {key!r} is not text: quote it"))
                     continue
-                walk(value, f"{path}.{key}" if path else key, depth + 1)
+                walk(value, join(path, key), depth + 1)
         elif isinstance(node, list):
             for index, value in enumerate(node):
-                walk(value, f"{path}[{index}]", depth + 1)
+                walk(value, join(path, index), depth + 1)
         elif isinstance(node, float) and not math.isfinite(node):
             problems.append(Problem(path, f"{node} is not a finite number"))
         elif node is not None and not isinstance(node, (str, int, float, bool)):
