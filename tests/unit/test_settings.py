@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from stream.settings import (
     Settings,
     bootstrap_servers,
+    describe,
     env_names,
     format_duration,
     help_text,
@@ -143,3 +145,12 @@ def test_help_lists_every_variable_with_its_doc() -> None:
     for f in dataclasses.fields(Settings):
         assert f.metadata["env"] in text
         assert f.metadata["doc"] in text
+
+
+def test_readme_table_lists_every_setting_with_its_default() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `(SEGSTREAM_\w+)` \| ([^|]*) \|", readme, re.MULTILINE))
+    assert set(rows) == set(env_names()), "add or remove rows in the README's settings table"
+    for env, default, _ in describe():
+        if env != "SEGSTREAM_STATE_DIR":  # the README shows it relative to ~
+            assert rows[env] == (f"`{default}`" if default else "(none)"), env
