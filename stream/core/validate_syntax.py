@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
 import yaml
@@ -86,19 +86,28 @@ def _construct_float(loader: _Loader, node: ScalarNode) -> float:
     return math.nan if text == ".nan" else float(text)
 
 
+def _repeated(keys: Iterable[object]) -> tuple[str, ...]:
+    seen: set[object] = set()
+    repeated = []
+    for key in keys:
+        if key in seen:
+            repeated.append(str(key))
+        seen.add(key)
+    return tuple(repeated)
+
+
 def _construct_map(loader: _Loader, node: MappingNode) -> Iterator[MappingWithDuplicates]:
     data = MappingWithDuplicates()
     yield data
-    seen: set[object] = set()
-    repeated: list[str] = []
-    for key_node, _ in node.value:
-        if isinstance(key_node, ScalarNode) and key_node.tag != _MERGE_TAG:
-            key = loader.construct_object(key_node)
-            if key in seen:
-                repeated.append(str(key))
-            seen.add(key)
+    # Before construct_mapping splices `<<` merged keys in: those may be overridden; only keys
+    # written in this mapping twice are an error.
+    repeated = _repeated(
+        loader.construct_object(key)
+        for key, _ in node.value
+        if isinstance(key, ScalarNode) and key.tag != _MERGE_TAG
+    )
     data.update(loader.construct_mapping(node))
-    data.duplicate_keys = tuple(repeated)
+    data.duplicate_keys = repeated
 
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
@@ -109,13 +118,7 @@ _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 def _json_object(pairs: list[tuple[str, Any]]) -> MappingWithDuplicates:
     data = MappingWithDuplicates(pairs)
     if len(data) < len(pairs):
-        seen: set[str] = set()
-        repeated = []
-        for key, _ in pairs:
-            if key in seen:
-                repeated.append(key)
-            seen.add(key)
-        data.duplicate_keys = tuple(repeated)
+        data.duplicate_keys = _repeated(key for key, _ in pairs)
     return data
 
 

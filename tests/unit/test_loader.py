@@ -965,12 +965,15 @@ def test_yaml_null_and_merge_keys() -> None:
         "    when: &views {event: page_view, within: 7d}\n"
         "  - id: b\n"
         "    when: {<<: *views, count: {gte: 3}}\n"
+        "  - id: c\n"
+        "    when: {<<: *views, within: 30d}\n"
     )
     views = Behaviour(("page_view",), (), 7 * DAY, COUNT_1)
     assert rules.segments[0].when == views
     assert rules.segments[1].when == Behaviour(
         ("page_view",), (), 7 * DAY, Aggregate("count", Predicate("gte", 3))
     )
+    assert rules.segments[2].when == Behaviour(("page_view",), (), 30 * DAY, COUNT_1)
 
 
 def test_version_hash() -> None:
