@@ -54,6 +54,8 @@ def start(port: int, controller_port: int | None, data_dir: Path, timeout: float
     took = time.monotonic() - began
     if status.already_running:
         note = f"already running (pid {status.pid})"
+        if status.port != port:
+            note += f" on port {status.port}, not {port}: stop it first to change the port"
     else:
         note = f"Kafka {KAFKA_VERSION} started in {took:.1f} s (pid {status.pid})"
     click.echo(f"{note}; log: {DevBroker(data_dir).log_file}", err=True)

@@ -126,6 +126,8 @@ class DevBroker:
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> BrokerStatus:
         """Stop the broker: SIGTERM, then SIGKILL after `timeout`. Returns what was running."""
+        if not self.data_dir.is_dir():
+            return BrokerStatus(running=False)
         with kafka_dist.file_lock(self._lock):
             current = self.status()
             if current.running and current.pid is not None:
@@ -134,8 +136,8 @@ class DevBroker:
             return current
 
     def _is_ours(self, pid: int) -> bool:
-        # A pid can be reused after a crash or reboot; only a java process running this
-        # data dir's config counts as our broker.
+        # A pid can be reused after a crash or reboot; only a process whose command line
+        # names this data dir's config counts as our broker.
         return pid_alive(pid) and str(self.config) in process_cmdline(pid)
 
     def _write_config(self, port: int, controller_port: int) -> None:
