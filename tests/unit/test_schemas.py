@@ -27,11 +27,12 @@ from stream.core.validate_schema import (
     DEFINITIONS,
     SEGMENT_CHANGE,
     load_schema,
+    schema_problems,
     validator,
 )
 from stream.core.validate_syntax import check_plain
 from stream.core.validate_values import NUMERIC_OPERATORS, STAGE_OPERATORS, VALUE_OPERATORS
-from stream.errors import DefinitionError
+from stream.errors import DefinitionError, Problem
 from tests.unit.test_loader import ERRORS, EXAMPLE
 
 SCHEMAS = [DEFINITIONS, CONTACT_EVENT, SEGMENT_CHANGE, DEAD_LETTER]
@@ -230,6 +231,17 @@ def assert_agree(document: object) -> None:
     except DefinitionError:
         return
     assert schema_ok
+
+
+def test_schema_errors_in_the_loader_format() -> None:
+    """The second line reports in the same path format, should the checks ever miss something."""
+    document = {"version": 1, "segments": [{"id": "a", "when": {"event": "x", "withn": "7d"}}]}
+    assert schema_problems(document) == [
+        Problem(
+            "segments[0].when", "Additional properties are not allowed ('withn' was unexpected)"
+        )
+    ]
+    assert schema_problems(document, "a-digest") == schema_problems(document, "a-digest")
 
 
 JSON_ERRORS = [(name, document) for name, document, _ in ERRORS if not check_plain(document)]
