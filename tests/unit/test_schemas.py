@@ -422,6 +422,8 @@ def mutated_documents(draw: st.DrawFn) -> dict[str, Any]:
     document: dict[str, Any] = copy.deepcopy(draw(DOCUMENTS))
     for _ in range(draw(st.integers(1, 3))):
         candidates = list(slots(document))
+        if not candidates:  # everything deleted already
+            break
         deep = [(c, k) for c, k in candidates if c is not document]
         if deep and draw(st.integers(0, 9)):
             candidates = deep
