@@ -365,7 +365,8 @@ class Oracle:
         self.depth = depths(rules)
         self.now: int | None = None
         self.contacts: dict[str, Contact] = {}
-        self.out: dict[str, list[Message]] = {}
+        self.out: dict[str, list[Message]] = {}  # per contact
+        self.log: list[Message] = []  # every message, in the order produced
 
     def is_duplicate(self, e: dict[str, Any]) -> bool:
         contact = self.contacts.get(e["contact_id"])
@@ -398,11 +399,15 @@ class Oracle:
     def advance(self, new_now: int) -> None:
         """Move `now` forward, evaluating each contact at every instant a window may change."""
         if self.now is not None:
-            for cid in sorted(self.contacts):
-                contact = self.contacts[cid]
-                instants = {e["timestamp"] + w for e in contact.applied for w in self.windows}
-                for c in sorted(i for i in instants if self.now < i <= new_now):
-                    self.evaluate(contact, c, "time", None)
+            due = {
+                (e["timestamp"] + w, contact.id)
+                for contact in self.contacts.values()
+                for e in contact.applied
+                for w in self.windows
+                if self.now < e["timestamp"] + w <= new_now
+            }
+            for instant, cid in sorted(due):  # all contacts, by (instant, contact id)
+                self.evaluate(self.contacts[cid], instant, "time", None)
         if self.now is None or new_now > self.now:
             self.now = new_now
 
@@ -447,6 +452,22 @@ class Oracle:
                 seq=contact.seq,
             )
             self.out.setdefault(contact.id, []).append(message)
+            self.log.append(message)
+
+
+def run_oracle(
+    rules: RuleSet,
+    events: list[dict[str, Any]],
+    until_us: int | None = None,
+    horizon_us: int = DEFAULT_HORIZON_US,
+) -> Oracle:
+    """Replay events in file order, then advance to `until_us` if given."""
+    oracle = Oracle(rules, horizon_us)
+    for e in events:
+        oracle.receive(e)
+    if until_us is not None:
+        oracle.advance(until_us)
+    return oracle
 
 
 def oracle_changes(
@@ -456,9 +477,14 @@ def oracle_changes(
     horizon_us: int = DEFAULT_HORIZON_US,
 ) -> dict[str, list[Message]]:
     """Each contact's change messages, in order, for events replayed in file order."""
-    oracle = Oracle(rules, horizon_us)
-    for e in events:
-        oracle.receive(e)
-    if until_us is not None:
-        oracle.advance(until_us)
-    return oracle.out
+    return run_oracle(rules, events, until_us, horizon_us).out
+
+
+def oracle_log(
+    rules: RuleSet,
+    events: list[dict[str, Any]],
+    until_us: int | None = None,
+    horizon_us: int = DEFAULT_HORIZON_US,
+) -> list[Message]:
+    """Every change message in the order replay produces them (deadlines by instant, contact)."""
+    return run_oracle(rules, events, until_us, horizon_us).log

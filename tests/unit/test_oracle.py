@@ -37,6 +37,7 @@ from tests.support.oracle import (
     holds,
     lookup,
     oracle_changes,
+    oracle_log,
 )
 
 T0 = us("2026-11-20T10:00:00Z")
@@ -637,3 +638,22 @@ def test_until_before_now_fires_nothing_more() -> None:
     rules = ruleset({"hot": behaviour("v", within=HOUR)})
     events = [event("e1", "c1", "v", T0 + DAY)]
     assert len(oracle_changes(rules, events, until_us=T0)["c1"]) == 1
+
+
+def test_replay_fires_deadlines_of_all_contacts_by_instant_then_contact() -> None:
+    rules = ruleset({"hot": behaviour("v", within=HOUR)})
+    events = [
+        event("a", "c2", "v", T0),
+        event("b", "c1", "v", T0 + 30 * MINUTE),
+        event("c", "c3", "v", T0 + 30 * MINUTE),
+        event("d", "c9", "login", T0 + DAY),
+    ]
+    log = [(m["contact_id"], m["change"], m["at"]) for m in oracle_log(rules, events)]
+    assert log == [
+        ("c2", "entered", at(0)),
+        ("c1", "entered", at(30 * MINUTE)),
+        ("c3", "entered", at(30 * MINUTE)),
+        ("c2", "exited", at(HOUR)),
+        ("c1", "exited", at(90 * MINUTE)),
+        ("c3", "exited", at(90 * MINUTE)),
+    ]
