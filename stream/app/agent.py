@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.2  # deadlines fire within this (plus a batch) of their instant
 STATUS_EVERY_S = 0.5
+YIELD_EVERY = 200  # events applied between two returns to the event loop
 
 
 class Runtime:
@@ -89,8 +90,10 @@ class Runtime:
             for number, records in by_partition.items():
                 part = self.partition(number)
                 effects = Effects()
-                for record in records:
+                for i, record in enumerate(records, start=1):
                     part.handle(record, self.clock, effects)
+                    if i % YIELD_EVERY == 0:
+                        await asyncio.sleep(0)  # let heartbeats and fetches run
                 now = part.now(self.clock)
                 if now is not None:
                     part.sweep(now, effects)
@@ -99,14 +102,16 @@ class Runtime:
         self._maybe_status()
 
     async def tick(self) -> None:
-        """Fire due deadlines of owned partitions that saw no input (wall clock only)."""
+        """Load newly owned partitions; with the wall clock, fire their due deadlines."""
         app = self.wapp.app
-        if self.policy.clock != "wall" or app.rebalancing or app.in_recovery:
+        if app.rebalancing or app.in_recovery:
             return
         async with self.lock:
             await self.declare()
             for number in self._owned():
-                part = self.partition(number)
+                part = self.partition(number)  # restores an idle partition's deadlines too
+                if self.policy.clock != "wall":
+                    continue
                 now = part.now(self.clock)
                 due = part.next_deadline()
                 if now is None or due is None or due > now:

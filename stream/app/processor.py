@@ -77,12 +77,6 @@ class Effects:
         return bool(self.changes or self.dead_letters or self.rekeyed)
 
 
-@dataclass(slots=True)
-class _Entry:
-    state: ContactState
-    armed: int | None  # the deadline the index holds for this contact
-
-
 class Partition:
     """The worker's view of one input partition: clock, counters, deadline heap, state cache."""
 
@@ -102,8 +96,12 @@ class Partition:
         self.cache_size = cache_size
         self.watermark: int | None = None
         self.counts = Counts()
+        # Next offset to read per input topic, written with the states it led to: a record
+        # redelivered after a crash that already reached the table is skipped, not recounted.
+        self.offsets: dict[str, int] = {}
         self._heap: list[tuple[int, str, bool]] = []  # (deadline, contact, from_disk)
-        self._cache: dict[str, _Entry] = {}
+        self._armed: dict[str, int] = {}  # contact -> the deadline its index entry holds
+        self._cache: dict[str, ContactState] = {}
         self._dirty: set[str] = set()
         self._index_adds: set[bytes] = set()
         self._index_dels: set[bytes] = set()
@@ -118,14 +116,16 @@ class Partition:
             meta = orjson.loads(raw)
             self.watermark = meta["watermark"]
             self.counts = Counts(**meta["counts"])
+            self.offsets = meta["offsets"]
         for key in self.store.scan(self.partition, keys.deadline_prefix(self.partition)):
             deadline, contact = keys.parse_deadline_key(key)
             self._heap.append((deadline, contact, True))
+            self._armed.setdefault(contact, deadline)  # keys sort by deadline: the earliest
         heapq.heapify(self._heap)
 
     @property
     def pending_deadlines(self) -> int:
-        return len(self._heap)
+        return len(self._armed)
 
     def next_deadline(self) -> int | None:
         return self._heap[0][0] if self._heap else None
@@ -134,6 +134,10 @@ class Partition:
 
     def handle(self, record: Record, wall_us: Callable[[], int], effects: Effects) -> None:
         """Apply one input message, or dead-letter or re-key it."""
+        if record.offset < self.offsets.get(record.topic, 0):
+            return  # its effects were written before a crash: a redelivery
+        self.offsets[record.topic] = record.offset + 1
+        self._meta_dirty = True
         policy = self.policy
         wall = policy.clock == "wall"
         try:
@@ -152,18 +156,15 @@ class Partition:
                 # Its contact's state lives on another partition: send it there.
                 effects.rekeyed.append((contact.encode(), record.value))
                 self.counts.rekeyed += 1
-                self._meta_dirty = True
                 return
             shown = record.key.decode("utf-8", "replace")
             detail = f"message key {shown!r} differs from contact_id {contact!r}"
             self._dead_letter(record, KEY_MISMATCH, detail, effects)
             return
-        entry = self._entry(contact)
-        state = entry.state if entry is not None else None
+        state = self._state(contact)
         before = event.ts if self.watermark is None else self.watermark
         if wall:
             before = max(before, wall_us())
-        self._meta_dirty = True
         if self.engine.is_duplicate(state, event, before):
             self.counts.duplicate += 1
             return
@@ -171,14 +172,12 @@ class Partition:
         outcome = self.engine.apply(state, event, max(before, event.ts))
         self.counts.applied += 1
         effects.changes.extend(outcome.changes)
-        if entry is None:
-            entry = self._cache[contact] = _Entry(outcome.state, None)
-        self._rearm(entry)
+        self._cache[contact] = outcome.state
+        self._rearm(outcome.state)
 
     def _dead_letter(self, record: Record, reason: str, detail: str, effects: Effects) -> None:
         effects.dead_letters.append(DeadLetter(record, reason, detail))
         self.counts.dead_lettered += 1
-        self._meta_dirty = True
 
     # --- time -----------------------------------------------------------------------------
 
@@ -194,40 +193,48 @@ class Partition:
         heap = self._heap
         while heap and heap[0][0] <= now:
             deadline, contact, from_disk = heapq.heappop(heap)
-            entry = self._entry(contact)
-            if entry is None or entry.armed != deadline:
+            state = self._state(contact) if self._armed.get(contact) == deadline else None
+            if state is None:
                 if from_disk:  # left by a batch that crashed half-written
                     self._unindex(deadline, contact)
                 continue
-            effects.changes.extend(self.engine.advance(entry.state, deadline))
-            self._rearm(entry)
+            effects.changes.extend(self.engine.advance(state, deadline))
+            self._rearm(state)
 
     # --- state ----------------------------------------------------------------------------
 
-    def _entry(self, contact: str) -> _Entry | None:
-        entry = self._cache.get(contact)
-        if entry is None:
+    def _state(self, contact: str) -> ContactState | None:
+        state = self._cache.get(contact)
+        if state is None:
             raw = self.store.get(self.partition, keys.state_key(contact))
             if raw is None:
                 return None
-            state = self.engine.decode(raw, contact)
-            entry = self._cache[contact] = _Entry(state, self.engine.next_deadline(state))
-        return entry
+            state = self._cache[contact] = self.engine.decode(raw, contact)
+        return state
 
-    def _rearm(self, entry: _Entry) -> None:
-        contact = entry.state.contact_id
+    def _rearm(self, state: ContactState) -> None:
+        contact = state.contact_id
         self._dirty.add(contact)
-        deadline = self.engine.next_deadline(entry.state)
-        if deadline == entry.armed:
+        deadline = self.engine.next_deadline(state)
+        armed = self._armed.get(contact)
+        if deadline == armed:
             return
-        if entry.armed is not None:
-            self._unindex(entry.armed, contact)
+        if armed is not None:
+            self._unindex(armed, contact)
+            del self._armed[contact]
         if deadline is not None:
             key = keys.deadline_key(self.partition, deadline, contact)
             self._index_adds.add(key)
             self._index_dels.discard(key)
             heapq.heappush(self._heap, (deadline, contact, False))
-        entry.armed = deadline
+            self._armed[contact] = deadline
+            if len(self._heap) > 2 * len(self._armed) + 1024:
+                self._compact()
+
+    def _compact(self) -> None:
+        """Drop superseded heap entries (each re-arming leaves one behind)."""
+        self._heap = [(d, c, False) for c, d in self._armed.items()]
+        heapq.heapify(self._heap)
 
     def _unindex(self, deadline: int, contact: str) -> None:
         key = keys.deadline_key(self.partition, deadline, contact)
@@ -243,10 +250,14 @@ class Partition:
         writes: list[tuple[bytes, bytes | None]] = [(k, b"1") for k in sorted(self._index_adds)]
         cache = self._cache
         encode = self.engine.encode
-        writes.extend((keys.state_key(c), encode(cache[c].state)) for c in sorted(self._dirty))
+        writes.extend((keys.state_key(c), encode(cache[c])) for c in sorted(self._dirty))
         writes.extend((k, None) for k in sorted(self._index_dels))
         if self._meta_dirty or writes:
-            meta = {"watermark": self.watermark, "counts": _counts_dict(self.counts)}
+            meta = {
+                "watermark": self.watermark,
+                "counts": _counts_dict(self.counts),
+                "offsets": self.offsets,
+            }
             writes.append((keys.meta_key(self.partition), orjson.dumps(meta)))
         self._index_adds = set()
         self._index_dels = set()
