@@ -78,6 +78,8 @@ TRAIT_LEAVES: dict[tuple[str, ...], tuple[Any, ...]] = {
     ("company", "industry"): ("saas", "SaaS", "software", "Straße", 3),
     ("company", "size"): (1, 10, 10.0, 50, "50", True),
     ("company", "geo", "country"): ("de", "DE", "us"),
+    ("email", "domain"): ("x.io",),  # a step into a string: always missing
+    ("tags", "0"): ("vip",),  # a step into a list: always missing
 }
 PROPERTY_LEAVES: dict[tuple[str, ...], tuple[Any, ...]] = {
     ("path",): ("/pricing", "/PRICING", "/blog", 1),
@@ -260,7 +262,9 @@ def stage_tests(draw: st.DrawFn, stages: tuple[str, ...]) -> StageTest:
 
 @st.composite
 def conditions(draw: st.DrawFn, scope: Scope, depth: int = 0) -> Condition:
-    kinds = ["trait", "trait", "behaviour", "behaviour", "behaviour", "true", "false"]
+    kinds = ["trait", "trait", "behaviour", "behaviour", "behaviour"]
+    if depth > 0:
+        kinds.append("constant")
     if scope.scores:
         kinds.append("score")
     if scope.segments:
@@ -275,10 +279,8 @@ def conditions(draw: st.DrawFn, scope: Scope, depth: int = 0) -> Condition:
         return Trait(path, draw(value_predicates(TRAIT_LEAVES[path])))
     if kind == "behaviour":
         return draw(behaviours())
-    if kind == "true":
-        return All(())
-    if kind == "false":
-        return Any_(())
+    if kind == "constant":  # empty all: true; empty any: false
+        return All(()) if draw(st.booleans()) else Any_(())
     if kind == "score":
         values = (-2, 0, 0.3, 1, 1.5, 5, 10, 11)
         return ScoreTest(draw(st.sampled_from(scope.scores)), draw(numeric_predicates(values)))
@@ -345,7 +347,7 @@ LATENESS = (1, 15 * MINUTE, HOUR, HOUR + 1, 2 * HOUR, DAY, 2 * DAY)
 
 @st.composite
 def traits(draw: st.DrawFn) -> dict[str, Any]:
-    names = draw(st.lists(st.sampled_from(sorted(TRAIT_VALUES)), min_size=1, unique=True))
+    names = draw(st.lists(st.sampled_from(sorted(TRAIT_VALUES)), unique=True))
     return {name: draw(TRAIT_VALUES[name]) for name in names}
 
 
@@ -368,15 +370,20 @@ class Stream:
 
 
 @st.composite
-def streams(draw: st.DrawFn, max_events: int = 32) -> Stream:
-    contacts = CONTACTS[: draw(st.sampled_from([1, 1, 2, 2, 3, 4]))]
+def streams(
+    draw: st.DrawFn, max_events: int = 32, retries: int = 1, max_contacts: int = 4
+) -> Stream:
+    """Mostly increasing timestamps, some late; `retries` weighs resends of earlier events."""
+    how_many = [n for n in (1, 1, 2, 2, 3, 4) if n <= max_contacts]
+    contacts = CONTACTS[: draw(st.sampled_from(how_many))]
     # sampled_from draws sizes uniformly; integers() would favour very short streams
     n = draw(st.sampled_from(range(3, max_events + 1)))
     events: list[dict[str, Any]] = []
     offsets: list[int] = []
     latest = T0
     for i in range(n):
-        action = draw(st.sampled_from(["new"] * 6 + ["late", "retry", "identify", "identify"]))
+        actions = ["new"] * 6 + ["late"] + ["retry"] * retries + ["identify"] * 2
+        action = draw(st.sampled_from(actions))
         offsets.append(draw(st.sampled_from([0, 0, 0, 60, -330])))
         if action == "retry" and events:
             events.append(dict(draw(st.sampled_from(events))))  # exactly as sent before

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import event, given, note
+from hypothesis import event, given, note, settings
 
 from stream.core.ast import RuleSet
 from stream.core.replay import replay_objects
@@ -32,9 +32,7 @@ def first_difference(
     return "none"
 
 
-@profile()
-@given(rules=rule_sets(), stream=streams())
-def test_engine_matches_oracle(rules: RuleSet, stream: Stream) -> None:
+def check(rules: RuleSet, stream: Stream) -> None:
     oracle = run_oracle(rules, stream.events, stream.until_us, stream.horizon_us)
     expected = oracle.out
     produced = replay_objects(rules, stream.wire(), stream.until_us, stream.horizon_us)
@@ -46,3 +44,18 @@ def test_engine_matches_oracle(rules: RuleSet, stream: Stream) -> None:
     assert actual == expected
     # replay's global order too: deadlines of all contacts by (instant, contact id)
     assert produced == oracle.log
+
+
+@profile()
+@given(rules=rule_sets(), stream=streams())
+def test_engine_matches_oracle(rules: RuleSet, stream: Stream) -> None:
+    check(rules, stream)
+
+
+@settings(profile(), max_examples=max(1, profile().max_examples // 4))
+@given(rules=rule_sets(), stream=streams(max_events=80, retries=6, max_contacts=2))
+def test_engine_matches_oracle_on_long_streams_full_of_retries(
+    rules: RuleSet, stream: Stream
+) -> None:
+    """Many events per contact and many resends: duplicate detection over a long history."""
+    check(rules, stream)
