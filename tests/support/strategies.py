@@ -87,10 +87,25 @@ PROPERTY_LEAVES: dict[tuple[str, ...], tuple[Any, ...]] = {
     ("kind",): ("guide", "Guide", "webinar"),
     ("meta", "src"): ("ad", "AD", "email"),
 }
+# Nested paths twice as likely: they are where merges and missing steps bite.
+TRAIT_PATH_WEIGHTS = tuple(sorted(TRAIT_LEAVES)) + tuple(p for p in TRAIT_LEAVES if len(p) > 1)
 OTHER_SCALARS: tuple[Any, ...] = ("strasse", "", "1", 0, 1, 1.0, 50, True, False)
 AFFIXES = ("s", "S", "pro", "ware", "", "@x.io", "VIP", "/pri", "ing", "E")
 PATTERNS = ("^s", "aa", r"\d", "^pro$", "X", "ß", "/pricing$", "i", "^$")
 
+# An object, often partial: a later identify replaces it as a whole, never merges into it.
+_INDUSTRY = st.sampled_from([*TRAIT_LEAVES[("company", "industry")], None])
+_SIZE = st.sampled_from([*TRAIT_LEAVES[("company", "size")], None])
+_GEO = st.one_of(
+    st.none(),
+    st.fixed_dictionaries({}, optional={"country": st.sampled_from(["de", "DE", "us", None])}),
+)
+COMPANY_OBJECTS = st.one_of(
+    st.fixed_dictionaries({"industry": _INDUSTRY}),
+    st.fixed_dictionaries({"size": _SIZE}),
+    st.fixed_dictionaries({"geo": _GEO}),
+    st.fixed_dictionaries({}, optional={"industry": _INDUSTRY, "size": _SIZE, "geo": _GEO}),
+)
 TRAIT_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "plan": st.sampled_from([*TRAIT_LEAVES[("plan",)], None]),
     "email": st.sampled_from([*TRAIT_LEAVES[("email",)], None]),
@@ -103,19 +118,9 @@ TRAIT_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "company": st.one_of(
         st.none(),
         st.sampled_from(TRAIT_LEAVES[("company",)]),
-        st.fixed_dictionaries(
-            {},
-            optional={
-                "industry": st.sampled_from([*TRAIT_LEAVES[("company", "industry")], None]),
-                "size": st.sampled_from([*TRAIT_LEAVES[("company", "size")], None]),
-                "geo": st.one_of(
-                    st.none(),
-                    st.fixed_dictionaries(
-                        {}, optional={"country": st.sampled_from(["de", "DE", "us", None])}
-                    ),
-                ),
-            },
-        ),
+        COMPANY_OBJECTS,
+        COMPANY_OBJECTS,
+        COMPANY_OBJECTS,
     ),
 }
 PROPERTY_VALUES: dict[str, st.SearchStrategy[Any]] = {
@@ -242,6 +247,10 @@ def score_defs(draw: st.DrawFn, score_id: str) -> ScoreDef:
     return ScoreDef(score_id, tuple(rules), draw(windows))
 
 
+LEAVES = ("trait", "trait", "behaviour", "behaviour", "behaviour")  # weighted leaf kinds
+PROFILE_LEAVES = ("trait", "trait", "trait", "trait", "behaviour")
+
+
 @dataclass(frozen=True)
 class Scope:
     """What a condition may refer to: earlier segments, scores, and (maybe) the stage."""
@@ -249,6 +258,7 @@ class Scope:
     segments: tuple[str, ...]
     scores: tuple[str, ...]
     stages: tuple[str, ...]  # empty when stage tests are not allowed here
+    leaves: tuple[str, ...] = LEAVES
 
 
 @st.composite
@@ -262,7 +272,7 @@ def stage_tests(draw: st.DrawFn, stages: tuple[str, ...]) -> StageTest:
 
 @st.composite
 def conditions(draw: st.DrawFn, scope: Scope, depth: int = 0) -> Condition:
-    kinds = ["trait", "trait", "behaviour", "behaviour", "behaviour"]
+    kinds = list(scope.leaves)
     if depth > 0:
         kinds.append("constant")
     if scope.scores:
@@ -275,7 +285,7 @@ def conditions(draw: st.DrawFn, scope: Scope, depth: int = 0) -> Condition:
         kinds += ["all", "any", "not"]
     kind = draw(st.sampled_from(kinds))
     if kind == "trait":
-        path = draw(st.sampled_from(sorted(TRAIT_LEAVES)))
+        path = draw(st.sampled_from(TRAIT_PATH_WEIGHTS))
         return Trait(path, draw(value_predicates(TRAIT_LEAVES[path])))
     if kind == "behaviour":
         return draw(behaviours())
@@ -295,7 +305,7 @@ def conditions(draw: st.DrawFn, scope: Scope, depth: int = 0) -> Condition:
 
 
 @st.composite
-def rule_sets(draw: st.DrawFn) -> RuleSet:
+def rule_sets(draw: st.DrawFn, leaves: tuple[str, ...] = LEAVES) -> RuleSet:
     """Scores, segments before the lifecycle, the lifecycle, segments after it (may test it).
 
     Segments only refer to earlier ones, lifecycle rules only to segments before it, and only
@@ -315,7 +325,9 @@ def rule_sets(draw: st.DrawFn) -> RuleSet:
 
     def add_segments(count: int, stages: tuple[str, ...]) -> None:
         for _ in range(count):
-            scope = Scope(tuple(s.id for s in segments), tuple(s.id for s in scores), stages)
+            scope = Scope(
+                tuple(s.id for s in segments), tuple(s.id for s in scores), stages, leaves
+            )
             sid = ids.pop()
             segments.append(Segment(sid, draw(conditions(scope)), holdout=draw(holdouts)))
 
@@ -324,7 +336,7 @@ def rule_sets(draw: st.DrawFn) -> RuleSet:
     if has_lifecycle:
         chosen = draw(st.sets(st.sampled_from(STAGES), min_size=1))
         stages = tuple(s for s in STAGES if s in chosen)
-        scope = Scope(tuple(s.id for s in segments), tuple(s.id for s in scores), ())
+        scope = Scope(tuple(s.id for s in segments), tuple(s.id for s in scores), (), leaves)
         rules = draw(
             st.lists(
                 st.builds(LifecycleRule, st.sampled_from(stages), conditions(scope)),
@@ -347,8 +359,7 @@ LATENESS = (1, 15 * MINUTE, HOUR, HOUR + 1, 2 * HOUR, DAY, 2 * DAY)
 
 @st.composite
 def traits(draw: st.DrawFn) -> dict[str, Any]:
-    names = draw(st.lists(st.sampled_from(sorted(TRAIT_VALUES)), unique=True))
-    return {name: draw(TRAIT_VALUES[name]) for name in names}
+    return {name: draw(values) for name, values in TRAIT_VALUES.items() if draw(st.booleans())}
 
 
 @st.composite
@@ -371,9 +382,13 @@ class Stream:
 
 @st.composite
 def streams(
-    draw: st.DrawFn, max_events: int = 32, retries: int = 1, max_contacts: int = 4
+    draw: st.DrawFn,
+    max_events: int = 32,
+    retries: int = 1,
+    max_contacts: int = 4,
+    identifies: int = 2,
 ) -> Stream:
-    """Mostly increasing timestamps, some late; `retries` weighs resends of earlier events."""
+    """Mostly increasing timestamps, some late; `retries` and `identifies` are weights."""
     how_many = [n for n in (1, 1, 2, 2, 3, 4) if n <= max_contacts]
     contacts = CONTACTS[: draw(st.sampled_from(how_many))]
     # sampled_from draws sizes uniformly; integers() would favour very short streams
@@ -382,7 +397,7 @@ def streams(
     offsets: list[int] = []
     latest = T0
     for i in range(n):
-        actions = ["new"] * 6 + ["late"] + ["retry"] * retries + ["identify"] * 2
+        actions = ["new"] * 6 + ["late"] + ["retry"] * retries + ["identify"] * identifies
         action = draw(st.sampled_from(actions))
         offsets.append(draw(st.sampled_from([0, 0, 0, 60, -330])))
         if action == "retry" and events:
