@@ -5,7 +5,17 @@ from __future__ import annotations
 import click
 
 from stream import __version__
-from stream.cli import bench, dev_broker, generate, produce, replay, tail, validate, worker
+from stream.cli import (
+    bench,
+    demo,
+    dev_broker,
+    generate,
+    produce,
+    replay,
+    tail,
+    validate,
+    worker,
+)
 from stream.settings import help_text
 
 
@@ -28,3 +38,4 @@ main.add_command(validate.command)
 main.add_command(replay.command)
 main.add_command(generate.command)
 main.add_command(bench.command)
+main.add_command(demo.command)
