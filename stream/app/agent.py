@@ -128,11 +128,9 @@ class Runtime:
         )
 
     async def _flush(self, part: Partition, effects: Effects) -> None:
-        if effects:
-            await self.sink.publish(part.partition, effects)
-            metrics.add(metrics.CHANGES_OUT, len(effects.changes))
-            metrics.add(metrics.DEAD_LETTERS_OUT, len(effects.dead_letters))
-        await self.sink.write(part.partition, part.take_writes())
+        await self.sink.commit(part.partition, effects, part.take_writes())
+        metrics.add(metrics.CHANGES_OUT, len(effects.changes))
+        metrics.add(metrics.DEAD_LETTERS_OUT, len(effects.dead_letters))
 
     async def revoke(self, revoked: Iterable[Any]) -> None:
         """Forget partitions another worker may now own; they are reloaded if they return."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from pathlib import Path
 
 import faust
@@ -49,6 +50,10 @@ def run_worker(
     """Run the worker until SIGINT or SIGTERM (Faust's worker handles both gracefully)."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     runtime = build(settings, rules, status_path=status_path)
+    if settings.exactly_once:
+        # The local store may hold writes of a transaction that was aborted by a crash;
+        # restore from the changelog, which Faust reads committed-only in this mode.
+        shutil.rmtree(runtime.wapp.app.conf.tabledir, ignore_errors=True)
     # Faust only declares some of its topics and skips a missing source topic; create them all
     # first, so that every one has the configured partitions and co-partitioning holds.
     topics = runtime.wapp.topics

@@ -4,6 +4,7 @@ Order is the at-least-once argument (docs/worker.md): change messages, dead lett
 re-keyed events are acknowledged by the broker before the states that produced them are
 written, and the states before Faust commits the input offsets. A crash at any point makes
 the worker redo the batch from the old state, publishing the same changes with the same `seq`.
+With exactly-once, a batch's outputs and writes all go in its partition's transaction instead.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from stream.app.codecs import encode_change, encode_dead_letter
+from stream.app.codecs import Headers, encode_change, encode_dead_letter
 from stream.app.processor import Effects
 from stream.app.store import PartitionStore
 
@@ -35,6 +36,10 @@ def wall_us() -> int:
     return time.time_ns() // 1000
 
 
+Message = tuple[str, bytes | None, bytes | None, int | None, Headers | None]
+Writes = Sequence[tuple[bytes, bytes | None]]
+
+
 class Sink:
     """Sends a batch's effects and table writes through the app's producer."""
 
@@ -52,82 +57,94 @@ class Sink:
         self._topics = topics
         self._source = source
 
-    def _transaction(self, partition: int) -> str | None:
-        """The transactional id Faust commits partition `partition`'s offsets under."""
-        app = self._app
-        if not app.in_transaction:
-            return None
-        group = app.assignor.group_for_topic(self._topics.events)
-        return f"{app.conf.id}-{group}-{partition}"
+    async def commit(self, partition: int, effects: Effects, writes: Writes) -> None:
+        """Make a batch read from `partition` durable: its outputs, then its table writes."""
+        if self._app.in_transaction:
+            await self._transact(
+                partition, [*self._outputs(effects), *self._changelog(partition, writes)]
+            )
+        else:
+            await self._send(self._outputs(effects))
+            if writes:
+                await self._send(self._changelog(partition, writes))
+        self._apply_locally(partition, writes)
 
-    async def publish(self, partition: int, effects: Effects) -> None:
-        """Send every output of a batch read from `partition` and wait for the broker."""
-        producer = self._app.producer
-        tid = self._transaction(partition)
+    def _outputs(self, effects: Effects) -> list[Message]:
         topics = self._topics
-        pending: list[Awaitable[Any]] = []
+        messages: list[Message] = []
         for change in effects.changes:
             key, value, headers = encode_change(change, self._source)
-            pending.append(
-                await producer.send(
-                    topics.changes, key, value, None, None, headers, transactional_id=tid
-                )
+            messages.append((topics.changes, key, value, None, headers))
+        at = wall_us()
+        for dead in effects.dead_letters:
+            record = dead.record
+            envelope = encode_dead_letter(
+                reason=dead.reason,
+                detail=dead.detail,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                original=record.value,
+                at_us=at,
             )
-        if effects.dead_letters:
-            at = wall_us()
-            for dead in effects.dead_letters:
-                record = dead.record
-                envelope = encode_dead_letter(
-                    reason=dead.reason,
-                    detail=dead.detail,
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
-                    original=record.value,
-                    at_us=at,
-                )
-                pending.append(
-                    await producer.send(
-                        topics.dead_letters,
-                        record.key,
-                        envelope,
-                        None,
-                        None,
-                        None,
-                        transactional_id=tid,
-                    )
-                )
+            messages.append((topics.dead_letters, record.key, envelope, None, None))
         for key, value in effects.rekeyed:
-            pending.append(
-                await producer.send(
-                    topics.repartition, key, value, None, None, None, transactional_id=tid
-                )
-            )
-        await _all(pending)
+            messages.append((topics.repartition, key, value, None, None))
+        return messages
 
-    async def write(self, partition: int, writes: Sequence[tuple[bytes, bytes | None]]) -> None:
-        """Apply table writes locally and to the changelog, and wait for the broker."""
-        if not writes:
-            return
-        producer = self._app.producer
-        tid = self._transaction(partition)
+    def _changelog(self, partition: int, writes: Writes) -> list[Message]:
         changelog = self._topics.changelog
+        return [(changelog, key, value, partition, None) for key, value in writes]
+
+    async def _send(self, messages: list[Message]) -> None:
+        """At-least-once: send and wait for every acknowledgement."""
+        producer = self._app.producer
+        pending = [
+            await producer.send(topic, key, value, partition, None, headers)
+            for topic, key, value, partition, headers in messages
+        ]
+        self._persisted(await _all(pending), on_commit=False)
+
+    async def _transact(self, partition: int, messages: list[Message]) -> None:
+        """Exactly-once: every message of a batch in the partition's open transaction.
+
+        Faust commits a partition's transaction from a timer, concurrently with the agent,
+        under a per-transaction lock. Holding that lock from the first send to the last
+        acknowledgement keeps a commit from splitting a batch between two transactions
+        (faust's own `send` takes the lock per message, which does not).
+        """
+        app = self._app
+        group = app.assignor.group_for_topic(self._topics.events)
+        tid = f"{app.conf.id}-{group}-{partition}"
+        producer = app.producer
+        txp = producer._transaction_producers[tid]
+        async with producer._trn_locks[tid]:
+            pending = [
+                await txp.send(topic, value, key=key, partition=p, headers=headers)
+                for topic, key, value, p, headers in messages
+            ]
+            self._persisted(await _all(pending), on_commit=True)
+
+    def _persisted(self, results: list[Any], *, on_commit: bool) -> None:
+        """Tell the store how far the changelog is written, so a restart reads only the rest."""
+        changelog = self._topics.changelog
+        last = [r for r in results if r.topic == changelog]
+        if not last:
+            return
+        meta = last[-1]
+        if on_commit:
+            self._app.tables.persist_offset_on_commit(
+                self._table.data, meta.topic_partition, meta.offset
+            )
+        else:
+            self._table.data.set_persisted_offset(meta.topic_partition, meta.offset)
+
+    def _apply_locally(self, partition: int, writes: Writes) -> None:
+        # Only after the broker acknowledged them: the local store must never hold what the
+        # changelog may lack, or a restart here and a restore elsewhere would disagree.
         put = self._store.put
-        pending: list[Awaitable[Any]] = []
         for key, value in writes:
             put(partition, key, value)
-            pending.append(
-                await producer.send(
-                    changelog, key, value, partition, None, None, transactional_id=tid
-                )
-            )
-        results = await _all(pending)
-        last = results[-1]
-        store = self._table.data
-        if self._app.in_transaction:
-            self._app.tables.persist_offset_on_commit(store, last.topic_partition, last.offset)
-        else:
-            store.set_persisted_offset(last.topic_partition, last.offset)
 
 
 async def _all(pending: list[Awaitable[Any]]) -> list[Any]:

@@ -7,6 +7,7 @@ import click
 from stream import __version__
 from stream.cli import (
     bench,
+    bench_worker,  # noqa: F401  (registers `bench worker` on the bench group)
     demo,
     dev_broker,
     generate,

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from aiokafka.structs import ConsumerRecord
 
 from stream.core.generate import generate
@@ -48,6 +50,16 @@ def _stream() -> list[bytes]:
     events = [orjson.dumps(e) for e in generate(total // 10, total, seed=3, days=60.0)]
     last = max(parse_ts(orjson.loads(line)["timestamp"]) for line in events)
     return events + closing_events(PARTITIONS, last)
+
+
+def _wait_all_handled(worker: WorkerProcess, total: int, stall_s: float = 30.0) -> None:
+    """Wait until the worker handled `total` events; give up when it stops making progress."""
+    last, since = -1, time.monotonic()
+    while (handled := _handled(worker.status())) < total:
+        if handled != last:
+            last, since = handled, time.monotonic()
+        assert time.monotonic() - since < stall_s, f"stuck at {handled} of {total} events"
+        time.sleep(0.1)
 
 
 def _check_repeats_are_identical(changes: list[dict[str, Any]]) -> int:
@@ -93,11 +105,7 @@ def _crash_run(
         worker.kill()
         worker.start()
     try:
-        wait_for(
-            lambda: _handled(worker.status()) >= len(lines),
-            timeout=180,
-            what="the whole stream handled",
-        )
+        _wait_all_handled(worker, len(lines))
         assert worker.starts == KILLS + 1
         records = read_topic(
             kafka_bootstrap,
@@ -122,3 +130,19 @@ def test_kill_9_loses_nothing(kafka_bootstrap: str, unique_name: str, tmp_path: 
     for contact, mine in kept.items():
         assert [c["seq"] for c in mine] == list(range(1, len(mine) + 1)), contact
     assert kept == by_contact(expected)
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="faust-streaming EOS: after a kill -9 the group's committed input offset was seen "
+    "ahead of the committed changelog state, losing the events between (docs/worker.md)",
+)
+def test_kill_9_exactly_once_read_committed_sees_each_change_once(
+    kafka_bootstrap: str, unique_name: str, tmp_path: Path
+) -> None:
+    records, expected, _ = _crash_run(
+        kafka_bootstrap, Names(unique_name), tmp_path, ["--exactly-once"]
+    )
+    changes = changes_of(records)
+    assert _check_repeats_are_identical(changes) == 0  # not even identical redeliveries
+    assert by_contact(changes) == by_contact(expected)

@@ -1,0 +1,32 @@
+"""`segstream demo` runs end to end on the test broker and prints a membership summary."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.harness import ROOT
+
+
+@pytest.mark.e2e
+def test_demo_prints_changes_and_a_summary(kafka_bootstrap: str) -> None:
+    env = {**os.environ, "SEGSTREAM_BROKER": f"kafka://{kafka_bootstrap}"}
+    cmd = "from stream.cli.main import main; main()"
+    args = ["demo", "--contacts", "40", "--events", "600", "--show", "5"]
+    done = subprocess.run(
+        [sys.executable, "-c", cmd, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert f"Kafka answers at {kafka_bootstrap}." in out
+    assert "Membership at the end of the stream:" in out
+    assert "segment               members  entered  exited" in out
+    assert "lifecycle: " in out
