@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from stream.core import ast
+from stream.core import ast, windows
 from stream.core.feeds import Feed, behaviour_extractor, feed_key, score_extractor
-from stream.core.values import ValueTest, compile_numeric_test, compile_test, resolve
+from stream.core.values import MISSING, ValueTest, compile_numeric_test, compile_test, resolve
 
 if TYPE_CHECKING:
     from stream.core.state import ContactState
@@ -39,6 +39,9 @@ class TimeLeaf:
 
     feed: int
     test: ValueTest
+    # True when adding an event can only postpone this leaf's next flip, as long as the
+    # feed holds no negative values: a count, distinct count or sum under an ordering test.
+    monotone: bool = False
 
 
 @dataclass(slots=True)
@@ -85,27 +88,28 @@ class _Builder:
             self.feeds.append(Feed(key, kind, within, extractors))
         return self.feed_index[key]
 
-    def leaf(self, feed: int, test: ValueTest) -> Evaluator:
+    def leaf(self, feed: int, test: ValueTest, op: str) -> Evaluator:
         spec = self.feeds[feed]
         self.used_feeds.add(feed)
         if spec.within is not None:
-            self.time_leaves.append(TimeLeaf(feed, test))
-        value = spec.value
-        return lambda st, now: test(value(st.feeds[feed], now))
+            monotone = spec.kind in ("count", "distinct", "sum") and op in _ORDERING
+            self.time_leaves.append(TimeLeaf(feed, test, monotone))
+        return _leaf_evaluator(spec, feed, test)
 
     def condition(self, cond: ast.Condition) -> Evaluator:
         if isinstance(cond, ast.All):
-            parts = [self.condition(c) for c in cond.items]
-            return lambda st, now: all(p(st, now) for p in parts)
+            return _all_of([self.condition(c) for c in cond.items])
         if isinstance(cond, ast.Any_):
-            parts = [self.condition(c) for c in cond.items]
-            return lambda st, now: any(p(st, now) for p in parts)
+            return _any_of([self.condition(c) for c in cond.items])
         if isinstance(cond, ast.Not):
             inner = self.condition(cond.item)
             return lambda st, now: not inner(st, now)
         if isinstance(cond, ast.Trait):
             self.traits.add(cond.path[0])
             path, test = cond.path, compile_test(cond.predicate)
+            if len(path) == 1:  # top-level traits are never null: null removes them
+                key = path[0]
+                return lambda st, now: test(st.traits.get(key, MISSING))
             return lambda st, now: test(resolve(st.traits, path))
         if isinstance(cond, ast.Behaviour):
             return self.behaviour(cond)
@@ -129,14 +133,14 @@ class _Builder:
             operand = agg.predicate.operand
             top = max(operand) if isinstance(operand, tuple) else operand
             self.feeds[feed].need_count_up_to(top)
-        return self.leaf(feed, compile_numeric_test(agg.predicate))
+        return self.leaf(feed, compile_numeric_test(agg.predicate), agg.predicate.op)
 
     def score(self, cond: ast.ScoreTest) -> Evaluator:
         score = self.scores[cond.score]
         types = sorted({t for rule in score.rules for t in rule.types})
         extractors = {t: score_extractor(score.rules, t) for t in types}
         feed = self.feed(feed_key("s", score), "sum", score.within, extractors)
-        return self.leaf(feed, compile_numeric_test(cond.predicate))
+        return self.leaf(feed, compile_numeric_test(cond.predicate), cond.predicate.op)
 
     def stage_test(self, predicate: ast.Predicate) -> Evaluator:
         index = self.stages.index
@@ -149,6 +153,56 @@ class _Builder:
         compare = _STAGE_COMPARE[predicate.op]
         return lambda st, now: st.stage is not None and compare(st.stage, target)
 
+
+def _all_of(parts: list[Evaluator]) -> Evaluator:
+    if len(parts) == 2:
+        first, second = parts
+        return lambda st, now: first(st, now) and second(st, now)
+
+    def every(st: ContactState, now: int) -> bool:
+        for part in parts:  # noqa: SIM110 - a loop is faster than all() over a generator
+            if not part(st, now):
+                return False
+        return True
+
+    return every
+
+
+def _any_of(parts: list[Evaluator]) -> Evaluator:
+    if len(parts) == 2:
+        first, second = parts
+        return lambda st, now: first(st, now) or second(st, now)
+
+    def some(st: ContactState, now: int) -> bool:
+        for part in parts:  # noqa: SIM110 - a loop is faster than any() over a generator
+            if part(st, now):
+                return True
+        return False
+
+    return some
+
+
+def _leaf_evaluator(spec: Feed, feed: int, test: ValueTest) -> Evaluator:
+    """`test(value of the feed at now)`, with the common cases inlined."""
+    within = spec.within
+    if within is None:
+        if spec.kind == "count":
+            return lambda st, now: test(st.feeds[feed])
+        value = spec.value
+        return lambda st, now: test(value(st.feeds[feed], now))
+    aggregate = windows.AGGREGATORS[spec.kind]
+    prune = windows.prune
+
+    def windowed(st: ContactState, now: int) -> bool:
+        data = st.feeds[feed]
+        if data and data[0][0] <= now - within:
+            prune(data, now, within)
+        return test(aggregate(data))
+
+    return windowed
+
+
+_ORDERING = frozenset({"gt", "gte", "lt", "lte"})
 
 _STAGE_COMPARE: dict[str, Callable[[int, int], bool]] = {
     "eq": lambda a, b: a == b,

@@ -19,6 +19,7 @@ from stream.core.events import IDENTIFY, Event
 from stream.core.feeds import SKIP
 from stream.core.state import ContactState, decode_state, encode_state
 from stream.core.timefmt import format_ts
+from stream.core.windows import SumWindow
 
 HOUR = 3_600_000_000
 DEFAULT_HORIZON = 24 * HOUR
@@ -52,6 +53,12 @@ class Engine:
         self.plan: Plan = compile_rules(rules)
         self.rules_version = rules.version_hash
         self.horizon_us = horizon_us
+        self._born_true = self._true_for_nobody()
+        blank = self.new_state("")
+        self._blank_truths = [
+            leaf.test(self.plan.feeds[leaf.feed].value(blank.feeds[leaf.feed], 0))
+            for leaf in self.plan.time_leaves
+        ]
 
     # --- state -----------------------------------------------------------------------------
 
@@ -94,17 +101,18 @@ class Engine:
         touched = self._ingest(state, event, now)
         identify = event.type == IDENTIFY
         merged = self._merge_traits(state, event.traits) if identify else ()
+        by_feed, by_trait = plan.nodes_by_feed, plan.nodes_by_trait
+        seeds = {n for f in touched for n in by_feed[f]}
+        for key in merged:
+            seeds.update(by_trait[key])
         if first:
-            seeds: Iterable[int] = plan.all_nodes
-        else:
-            by_feed, by_trait = plan.nodes_by_feed, plan.nodes_by_trait
-            seeds = {n for f in touched for n in by_feed[f]}
-            for key in merged:
-                seeds.update(by_trait[key])
+            # Untouched nodes that hold for a contact with nothing still enter now.
+            seeds.update(self._born_true)
+            # Empty feeds never flip by time: only the touched ones can have deadlines.
+            state.deadlines = [None] * len(plan.time_leaves)
+            state.truths = list(self._blank_truths)
         reason = "profile" if identify else "event"
         self._propagate(state, seeds, now, reason, event.event_id, changes)
-        if first:
-            state.deadlines = None
         self._refresh_deadlines(state, touched)
         state.recent[event.event_id] = event.ts
         if len(state.recent) % _PRUNE_RECENT_EVERY == 0:
@@ -118,11 +126,13 @@ class Engine:
         changes: list[Change] = []
         deadline = self.next_deadline(state)
         while deadline is not None and deadline <= now:
-            state.now = deadline
             due = self._due_leaves(state, deadline)
-            leaves, by_feed = self.plan.time_leaves, self.plan.nodes_by_feed
-            seeds = {n for i in due for n in by_feed[leaves[i].feed]}
-            self._propagate(state, seeds, deadline, "time", None, changes)
+            flipped = self._flipped_at(state, due, deadline)
+            state.now = deadline
+            if flipped:
+                leaves, by_feed = self.plan.time_leaves, self.plan.nodes_by_feed
+                seeds = {n for i in flipped for n in by_feed[leaves[i].feed]}
+                self._propagate(state, seeds, deadline, "time", None, changes)
             self._recompute(state, due)
             deadline = state.next_at
         if now > state.now:
@@ -138,6 +148,24 @@ class Engine:
         return state.next_at
 
     # --- internals -------------------------------------------------------------------------
+
+    def _true_for_nobody(self) -> tuple[int, ...]:
+        """Nodes that hold for a contact with no events, no traits, no segments and no stage.
+
+        A new contact's first evaluation must look at these even when its first event does
+        not touch them; every other untouched node is false for it, as before.
+        """
+        blank = self.new_state("")
+        blank.now = 0
+        born = []
+        for index, node in enumerate(self.plan.nodes):
+            if node.key == LIFECYCLE:
+                holds = any(rule(blank, 0) for _, rule in node.stage_rules)
+            else:
+                holds = node.evaluate(blank, 0)
+            if holds:
+                born.append(index)
+        return tuple(born)
 
     def _ingest(self, state: ContactState, event: Event, now: int) -> list[int]:
         """Record the event in every feed it counts in; returns those feeds."""
@@ -265,13 +293,50 @@ class Engine:
         leaves = self.plan.time_leaves
         if state.deadlines is None:
             state.deadlines = [None] * len(leaves)
+            state.truths = [False] * len(leaves)
             targets: Iterable[int] = range(len(leaves))
         else:
             by_feed = self.plan.leaves_by_feed
-            targets = [i for f in feeds if f in by_feed for i in by_feed[f]]
+            targets = [
+                i for f in feeds if f in by_feed for i in by_feed[f] if self._may_move(state, i)
+            ]
             if not targets:
                 return
         self._recompute(state, targets)
+
+    def _may_move(self, state: ContactState, leaf_index: int) -> bool:
+        """After an event fed this leaf's feed, can its next flip come any sooner?
+
+        Not for a monotone leaf whose value did not change over a feed with no negative
+        values: the new entry only adds to every later window, so the deadline it had is
+        still no later than its next flip (at worst it becomes a checkpoint).
+        """
+        leaf = self.plan.time_leaves[leaf_index]
+        if not leaf.monotone:
+            return True
+        data = state.feeds[leaf.feed]
+        if isinstance(data, SumWindow) and data.negatives:
+            return True
+        assert state.now is not None
+        holds = leaf.test(self.plan.feeds[leaf.feed].value(data, state.now))
+        return holds != state.truths[leaf_index]
+
+    def _flipped_at(self, state: ContactState, due: list[int], instant: int) -> list[int]:
+        """The due time leaves whose value at `instant` differs from the instant before.
+
+        A deadline may be a checkpoint rather than a flip (see windows.SCAN_LIMIT). Reading a
+        windowed value drops what has left the window, so every "before" is read first.
+        """
+        leaves, specs, data = self.plan.time_leaves, self.plan.feeds, state.feeds
+        before = [
+            leaves[i].test(specs[leaves[i].feed].value(data[leaves[i].feed], instant - 1))
+            for i in due
+        ]
+        return [
+            i
+            for i, was in zip(due, before, strict=True)
+            if leaves[i].test(specs[leaves[i].feed].value(data[leaves[i].feed], instant)) != was
+        ]
 
     def _due_leaves(self, state: ContactState, instant: int) -> list[int]:
         assert state.deadlines is not None
@@ -282,9 +347,12 @@ class Engine:
         now = state.now
         assert deadlines is not None and now is not None
         leaves, specs, data = self.plan.time_leaves, self.plan.feeds, state.feeds
+        truths = state.truths
         for i in targets:
             leaf = leaves[i]
-            deadlines[i] = specs[leaf.feed].next_change(data[leaf.feed], now, leaf.test)
+            spec, entries = specs[leaf.feed], data[leaf.feed]
+            deadlines[i] = spec.next_change(entries, now, leaf.test)
+            truths[i] = leaf.test(spec.value(entries, now))
         pending = [d for d in deadlines if d is not None]
         state.next_at = min(pending) if pending else None
 

@@ -27,6 +27,14 @@ def compile_filters(where: tuple[PropertyFilter, ...]) -> Callable[[dict[str, An
     tests: list[tuple[Path, ValueTest]] = [(f.path, compile_test(f.predicate)) for f in where]
     if not tests:
         return lambda props: True
+    if len(tests) == 1 and len(tests[0][0]) == 1:
+        (key,), test = tests[0]
+
+        def one_property(props: dict[str, Any]) -> bool:
+            value = props.get(key)
+            return test(MISSING if value is None else value)
+
+        return one_property
     return lambda props: all(test(resolve(props, path)) for path, test in tests)
 
 
@@ -91,7 +99,7 @@ class Feed:
 
     def empty(self) -> Any:
         if self.within is not None:
-            return []
+            return windows.SumWindow() if self.kind in ("sum", "avg") else []
         return _ALL_TIME_EMPTY[self.kind]()
 
     def add(self, data: Any, t: int, value: Any, now: int) -> Any:
@@ -101,6 +109,9 @@ class Feed:
                 return data
             if self.kind == "distinct":
                 windows.insert_latest(data, t, value)
+                return data
+            if isinstance(data, windows.SumWindow):
+                data.add(t, value)
                 return data
             windows.insert(data, t, value)
             if self.cap and len(data) > self.cap:
@@ -142,7 +153,7 @@ class Feed:
         if self.within is None:
             return None
         windows.prune(data, now, self.within)
-        return windows.next_change(data, now, self.within, windows.AGGREGATORS[self.kind], test)
+        return windows.next_change(data, now, self.within, self.kind, test)
 
 
 _ALL_TIME_EMPTY: dict[str, Callable[[], Any]] = {

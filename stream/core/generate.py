@@ -79,7 +79,7 @@ def generate(
         now += rng.expovariate(1.0) * gap
         ts = format_ts(int(now) // 1000 * 1000)
         # Skewed activity: low indexes are picked far more often.
-        index = int(contacts * rng.random() ** 3)
+        index = int(contacts * rng.random() ** 2)
         contact = f"c-{index}"
         if index not in seen:
             seen.add(index)

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from stream.core.compile import Plan
+from stream.core.windows import SumWindow
 
 FORMAT_VERSION = 1
 
@@ -29,6 +30,7 @@ class ContactState:
         "seq",
         "stage",
         "traits",
+        "truths",
     )
 
     def __init__(self, contact_id: str, feeds: list[Any]) -> None:
@@ -44,6 +46,7 @@ class ContactState:
         # absence of the list when not computed yet. Derived, never serialised.
         self.deadlines: list[int | None] | None = None
         self.next_at: int | None = None  # min of `deadlines`
+        self.truths: list[bool] = []  # per time leaf, its value when its deadline was set
 
 
 def encode_state(state: ContactState, plan: Plan) -> bytes:
@@ -92,7 +95,8 @@ def decode_state(data: bytes, contact_id: str, plan: Plan) -> ContactState:
         if saved is None:
             continue
         if spec.within is not None:
-            state.feeds[i] = [(t, v) for t, v in saved]
+            entries = [(t, v) for t, v in saved]
+            state.feeds[i] = SumWindow(entries) if spec.kind in ("sum", "avg") else entries
         elif spec.kind == "distinct":
             state.feeds[i] = set(saved)
         else:

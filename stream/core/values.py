@@ -85,10 +85,54 @@ def compile_test(predicate: Predicate) -> ValueTest:
         assert predicate.pattern is not None
         search = predicate.pattern.search
         return lambda v: isinstance(v, str) and search(v) is not None
-    test = _compile_plain(op, fold(operand) if predicate.ignore_case else operand)
     if predicate.ignore_case:
+        test = _compile_plain(op, fold(operand))
         return lambda v: v is not MISSING and test(fold(v))
+    fast = _compile_scalar(op, operand)
+    if fast is not None:
+        return fast
+    test = _compile_plain(op, operand)
     return lambda v: v is not MISSING and test(v)
+
+
+_NUMBER_TYPES = (int, float)
+
+
+def _compile_scalar(op: str, operand: Any) -> ValueTest | None:
+    """Fast tests for the common case of string or number operands; None for the rest.
+
+    They give the same answers as the general tests (MISSING is neither str nor a number).
+    """
+    kinds = {type(o) for o in operand} if op in ("in", "not_in") else {type(operand)}
+    if kinds == {str}:
+        wanted: type | tuple[type, ...] = str
+    elif kinds and kinds <= {int, float}:
+        wanted = _NUMBER_TYPES
+    else:
+        return None
+    if wanted is str:
+
+        def right_kind(v: Any) -> bool:
+            return type(v) is str
+
+    else:
+
+        def right_kind(v: Any) -> bool:
+            return type(v) is int or type(v) is float
+
+    if op == "eq":
+        return lambda v: v == operand and right_kind(v)
+    if op == "ne":
+        return lambda v: v is not MISSING and not (v == operand and right_kind(v))
+    if op in ("in", "not_in"):
+        members = frozenset(operand)
+        if op == "in":
+            return lambda v: right_kind(v) and v in members
+        return lambda v: v is not MISSING and not (right_kind(v) and v in members)
+    if op in _NUMERIC and op not in ("eq", "ne"):
+        compare = _NUMERIC[op]
+        return lambda v: right_kind(v) and compare(v, operand)
+    return None
 
 
 def _compile_plain(op: str, operand: Any) -> ValueTest:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right, insort
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from stream.core.values import MISSING
@@ -33,7 +33,9 @@ def expires_at(t: int, within: int) -> int:
 
 def prune(entries: list[Entry], now: int, within: int) -> None:
     """Drop the entries that are out of the window at `now` (they never count again)."""
-    if entries and entries[0][0] <= now - within:
+    if isinstance(entries, SumWindow):
+        entries.prune(now, within)
+    elif entries and entries[0][0] <= now - within:
         del entries[: bisect_right(entries, now - within, key=_first)]
 
 
@@ -43,6 +45,47 @@ def insert(entries: list[Entry], t: int, value: Any) -> None:
         entries.append((t, value))
     else:
         insort(entries, (t, value), key=_first)
+
+
+class SumWindow(list[Entry]):
+    """Window entries plus the exact running sum of their values, kept as Shewchuk partials,
+    so that a sum or average over a long window costs no scan."""
+
+    __slots__ = ("floats", "ints", "negatives", "partials")
+
+    def __init__(self, entries: Iterable[Entry] = ()) -> None:
+        super().__init__(entries)
+        self.partials: list[float] = []
+        self.floats = 0  # how many values are not ints; with none, plain int sums are exact
+        self.ints = 0  # the sum of the int values
+        self.negatives = 0  # how many values are below zero
+        for _, v in self:
+            self._count(v, 1)
+
+    def _count(self, value: Any, sign: int) -> None:
+        if type(value) is int:
+            self.ints += sign * value
+        else:
+            self.floats += sign
+        if value < 0:
+            self.negatives += sign
+        msum_add(self.partials, sign * float(value))
+
+    def add(self, t: int, value: Any) -> None:
+        insert(self, t, value)
+        self._count(value, 1)
+
+    def prune(self, now: int, within: int) -> None:
+        if self and self[0][0] <= now - within:
+            cut = bisect_right(self, now - within, key=_first)
+            for _, v in self[:cut]:
+                self._count(v, -1)
+            del self[:cut]
+            if not self:
+                self.partials.clear()
+
+    def total(self) -> float:
+        return math.fsum(self.partials) if self.floats else self.ints
 
 
 def insert_latest(entries: list[Entry], t: int, value: Any) -> None:
@@ -61,11 +104,13 @@ def agg_count(entries: list[Entry]) -> Any:
 
 
 def agg_sum(entries: list[Entry]) -> Any:
+    if isinstance(entries, SumWindow):
+        return entries.total()
     return math.fsum(v for _, v in entries)
 
 
 def agg_avg(entries: list[Entry]) -> Any:
-    return math.fsum(v for _, v in entries) / len(entries) if entries else MISSING
+    return agg_sum(entries) / len(entries) if entries else MISSING
 
 
 def agg_min(entries: list[Entry]) -> Any:
@@ -90,33 +135,89 @@ AGGREGATORS: dict[str, Aggregator] = {
 }
 
 
+# How many expiry instants a deadline search looks at before it settles for a checkpoint:
+# an instant at which the engine looks again. Keeps each search short on long windows.
+SCAN_LIMIT = 8
+
+
 def next_change(
     entries: list[Entry],
     now: int,
     within: int,
-    aggregate: Aggregator,
+    kind: str,
     test: Callable[[Any], bool],
 ) -> int | None:
-    """The first instant after `now` at which `test(aggregate(window))` flips, with no new entry.
+    """The first instant after `now` at which `test(aggregate(window))` may flip by time alone.
 
-    `entries` must already be pruned to the window at `now`. None when it never flips.
+    `entries` must already be pruned to the window at `now`. None when it never flips. After
+    SCAN_LIMIT expiry instants without a flip, returns the next expiry instant as a
+    checkpoint (the value may or may not flip there; the caller checks).
     """
-    holds = test(aggregate(entries))
-    if aggregate is agg_count:
-        size = len(entries)
-        for i, (t, _) in enumerate(entries):
-            # After the entry at i expires, size - i - 1 remain (equal timestamps go together).
-            if i + 1 < size and entries[i + 1][0] == t:
-                continue
-            if test(size - i - 1) != holds:
-                return t + within
-        return None
-    for i, (t, _) in enumerate(entries):
-        if i + 1 < len(entries) and entries[i + 1][0] == t:
-            continue
-        if test(aggregate(entries[i + 1 :])) != holds:
-            return t + within
+    holds = test(AGGREGATORS[kind](entries))
+    for seen, (instant, remaining) in enumerate(_after_each_expiry(entries, within, kind)):
+        if seen == SCAN_LIMIT or test(remaining) != holds:
+            return instant
     return None
+
+
+def _after_each_expiry(entries: list[Entry], within: int, kind: str) -> Iterator[tuple[int, Any]]:
+    """(instant, aggregate of the entries left) each time entries leave, oldest first."""
+    size = len(entries)
+    if kind in ("count", "distinct"):  # distinct feeds hold one entry per value
+        values: Iterator[Any] = iter(range(size - 1, -1, -1))
+    elif kind in ("sum", "avg"):
+        values = _running_sums(entries, kind == "avg")
+    else:
+        values = iter(_suffix_extremes(entries, min if kind == "min" else max))
+    for i, (t, _) in enumerate(entries):
+        remaining = next(values)
+        if i + 1 < size and entries[i + 1][0] == t:
+            continue  # equal timestamps leave together
+        yield t + within, remaining
+
+
+def _running_sums(entries: list[Entry], average: bool) -> Iterator[Any]:
+    if isinstance(entries, SumWindow) and not entries.floats:
+        yield from _running_int_sums(entries, average)
+        return
+    if isinstance(entries, SumWindow):
+        partials = list(entries.partials)
+    else:
+        partials = []
+        for _, v in entries:
+            msum_add(partials, float(v))
+    left = len(entries)
+    for _, v in entries:
+        msum_add(partials, -float(v))
+        left -= 1
+        total = math.fsum(partials)
+        if not average:
+            yield total
+        else:
+            yield total / left if left else MISSING
+
+
+def _running_int_sums(entries: SumWindow, average: bool) -> Iterator[Any]:
+    total = entries.ints
+    left = len(entries)
+    for _, v in entries:
+        total -= v
+        left -= 1
+        if not average:
+            yield total
+        else:
+            yield total / left if left else MISSING
+
+
+def _suffix_extremes(entries: list[Entry], pick: Callable[[Any, Any], Any]) -> list[Any]:
+    """For each i, the extreme of entries after i (MISSING after the last)."""
+    out: list[Any] = [MISSING] * len(entries)
+    best: Any = MISSING
+    for i in range(len(entries) - 1, -1, -1):
+        out[i] = best
+        v = entries[i][1]
+        best = v if best is MISSING else pick(best, v)
+    return out
 
 
 # --- all-time accumulators: the same aggregates without a window -------------------------

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from stream.core import windows
+from stream.core.values import MISSING
 
 D = 86_400_000_000  # one day in microseconds
 W = 7 * D
@@ -63,15 +66,15 @@ def test_next_change_for_counts(
     times: list[int], now: int, test: Any, expected: int | None
 ) -> None:
     entries = [(t, None) for t in times]
-    assert windows.next_change(entries, now, W, windows.agg_count, test) == expected
+    assert windows.next_change(entries, now, W, "count", test) == expected
 
 
 def test_next_change_for_sums_finds_the_first_flip() -> None:
     entries = [(0, 6000.0), (D, 3000.0), (2 * D, 2000.0)]
     # 11000 now; drops to 5000 when the first expires
-    assert windows.next_change(entries, 2 * D, W, windows.agg_sum, at_least(10_000)) == W
+    assert windows.next_change(entries, 2 * D, W, "sum", at_least(10_000)) == W
     # "sum < 4000" turns true only when the second one has gone too
-    below = windows.next_change(entries, 2 * D, W, windows.agg_sum, lambda v: v < 4000)
+    below = windows.next_change(entries, 2 * D, W, "sum", lambda v: v < 4000)
     assert below == D + W
 
 
@@ -100,3 +103,29 @@ def test_insert_latest_keeps_the_newest_entry_per_value(
     for t, v in inserts:
         windows.insert_latest(entries, t, v)
     assert entries == expected
+
+
+def brute_next_change(entries: list[tuple[int, Any]], now: int, kind: str, test: Any) -> Any:
+    """Evaluate the window at every later instant an entry leaves; the first flip wins."""
+    aggregate = windows.AGGREGATORS[kind]
+    holds = test(aggregate(entries))
+    for instant in sorted({t + W for t, _ in entries}):
+        if instant > now and test(aggregate([e for e in entries if e[0] > instant - W])) != holds:
+            return instant
+    return None
+
+
+@given(
+    times=st.lists(st.integers(0, 6), min_size=0, max_size=8),
+    values=st.lists(st.integers(-3, 5), min_size=8, max_size=8),
+    kind=st.sampled_from(["count", "sum", "avg", "min", "max"]),
+    threshold=st.integers(-4, 8),
+)
+def test_next_change_equals_brute_force(
+    times: list[int], values: list[int], kind: str, threshold: int
+) -> None:
+    entries = sorted((t * D, float(v)) for t, v in zip(times, values, strict=False))
+    now = 6 * D
+    test = lambda v: v is not MISSING and v >= threshold  # noqa: E731
+    expected = brute_next_change(entries, now, kind, test)
+    assert windows.next_change(list(entries), now, W, kind, test) == expected
