@@ -83,7 +83,10 @@ TRAIT_LEAVES: dict[tuple[str, ...], tuple[Any, ...]] = {
 }
 PROPERTY_LEAVES: dict[tuple[str, ...], tuple[Any, ...]] = {
     ("path",): ("/pricing", "/PRICING", "/blog", 1),
-    ("amount",): (1, 2.5, 10, -3, 0, 0.1, "10", True),
+    # 1e16 and -1e16 cancel: a float sum kept by adding and subtracting loses the 1s beside
+    # them, an exact sum (math.fsum) does not
+    ("amount",): (1, 2.5, 10, -3, 0, 0.1, 0.2, "10", True, 1e16, -1e16),
+    ("v",): (1, 1.0, True, "1", 0, False),  # type-aware equality and distinct
     ("kind",): ("guide", "Guide", "webinar"),
     ("meta", "src"): ("ad", "AD", "email"),
 }
@@ -125,8 +128,9 @@ TRAIT_VALUES: dict[str, st.SearchStrategy[Any]] = {
 }
 PROPERTY_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "path": st.sampled_from([*PROPERTY_LEAVES[("path",)], "/pricing", None]),
-    "amount": st.sampled_from([*PROPERTY_LEAVES[("amount",)], None]),
+    "amount": st.sampled_from([*PROPERTY_LEAVES[("amount",)], 1e16, -1e16, None]),
     "kind": st.sampled_from([*PROPERTY_LEAVES[("kind",)], "guide"]),
+    "v": st.sampled_from([*PROPERTY_LEAVES[("v",)], None]),
     "meta": st.one_of(
         st.none(),
         st.fixed_dictionaries({}, optional={"src": st.sampled_from(["ad", "AD", "email", None])}),
@@ -210,23 +214,26 @@ event_types = st.lists(st.sampled_from(TYPES), min_size=1, max_size=2, unique=Tr
 windows = st.sampled_from((None, *WINDOWS))
 
 
+AGGREGATE_WEIGHTS = ("plain",) * 3 + ("count",) * 2 + ("sum", "avg", "min", "max", "distinct")
+
+
 @st.composite
-def behaviours(draw: st.DrawFn) -> Behaviour:
-    kind = draw(
-        st.sampled_from(["plain"] * 3 + ["count"] * 2 + ["sum", "avg", "min", "max", "distinct"])
-    )
+def behaviours(draw: st.DrawFn, kinds: tuple[str, ...] = AGGREGATE_WEIGHTS) -> Behaviour:
+    kind = draw(st.sampled_from(kinds))
     if kind == "plain":  # the commonest real rule: n events of a type in a window
         count = Aggregate("count", pred("gte", draw(st.sampled_from([1, 1, 2, 3]))))
         return Behaviour(draw(event_types), (), draw(st.sampled_from(WINDOWS)), count)
     if kind == "count":
         aggregate = Aggregate("count", draw(numeric_predicates((0, 1, 2, 3))))
     elif kind == "distinct":
-        prop = draw(st.sampled_from(sorted(PROPERTY_LEAVES)))
+        prop = draw(st.sampled_from([*sorted(PROPERTY_LEAVES), ("v",), ("v",)]))
         aggregate = Aggregate("distinct", draw(numeric_predicates((0, 1, 2, 3))), prop)
     else:
-        amounts = (-3, 0, 0.1, 0.3, 1, 2.5, 10, 12.5)
+        # 0.1, 0.2, 0.3: a float sum that adds and subtracts as events come and go drifts
+        amounts = (-3, 0, 0.1, 0.2, 0.3, 1, 2, 2.5, 10, 12.5)
         predicate = draw(numeric_predicates(amounts))
-        aggregate = Aggregate(cast(AggregateKind, kind), predicate, ("amount",))
+        prop = draw(st.sampled_from([("amount",), ("amount",), ("amount",), ("v",)]))
+        aggregate = Aggregate(cast(AggregateKind, kind), predicate, prop)
     return Behaviour(draw(event_types), draw(property_filters()), draw(windows), aggregate)
 
 
@@ -238,17 +245,23 @@ def score_defs(draw: st.DrawFn, score_id: str) -> ScoreDef:
                 ScoreRule,
                 event_types,
                 property_filters(),
-                st.sampled_from([1, 5, -2, 0.5, 0.1, 10]),
+                st.sampled_from([1, 5, -2, 0.5, 0.1, 0.2, 10]),
             ),
             min_size=1,
             max_size=3,
         )
     )
+    if draw(st.booleans()):
+        # points that cancel: only an exact sum keeps the small ones beside them
+        huge = draw(st.lists(st.sampled_from(TYPES), min_size=2, max_size=2, unique=True))
+        rules.insert(0, ScoreRule((huge[0],), (), 1e16))
+        rules.insert(draw(st.integers(1, len(rules))), ScoreRule((huge[1],), (), -1e16))
     return ScoreDef(score_id, tuple(rules), draw(windows))
 
 
 LEAVES = ("trait", "trait", "behaviour", "behaviour", "behaviour")  # weighted leaf kinds
 PROFILE_LEAVES = ("trait", "trait", "trait", "trait", "behaviour")
+SUM_LEAVES = ("score", "score", "sum", "sum", "behaviour")
 
 
 @dataclass(frozen=True)
@@ -272,7 +285,7 @@ def stage_tests(draw: st.DrawFn, stages: tuple[str, ...]) -> StageTest:
 
 @st.composite
 def conditions(draw: st.DrawFn, scope: Scope, depth: int = 0) -> Condition:
-    kinds = list(scope.leaves)
+    kinds = [k for k in scope.leaves if k != "score" or scope.scores]
     if depth > 0:
         kinds.append("constant")
     if scope.scores:
@@ -289,10 +302,12 @@ def conditions(draw: st.DrawFn, scope: Scope, depth: int = 0) -> Condition:
         return Trait(path, draw(value_predicates(TRAIT_LEAVES[path])))
     if kind == "behaviour":
         return draw(behaviours())
+    if kind == "sum":
+        return draw(behaviours(("sum", "avg")))
     if kind == "constant":  # empty all: true; empty any: false
         return All(()) if draw(st.booleans()) else Any_(())
     if kind == "score":
-        values = (-2, 0, 0.3, 1, 1.5, 5, 10, 11)
+        values = (-2, 0, 0.1, 0.2, 0.3, 1, 1.5, 5, 10, 11)
         return ScoreTest(draw(st.sampled_from(scope.scores)), draw(numeric_predicates(values)))
     if kind == "in_segment":
         return InSegment(draw(st.sampled_from(scope.segments)))

@@ -9,7 +9,14 @@ from hypothesis import event, given, note, settings
 from stream.core.ast import RuleSet
 from stream.core.replay import replay_objects
 from tests.support.oracle import run_oracle
-from tests.support.strategies import PROFILE_LEAVES, Stream, profile, rule_sets, streams
+from tests.support.strategies import (
+    PROFILE_LEAVES,
+    SUM_LEAVES,
+    Stream,
+    profile,
+    rule_sets,
+    streams,
+)
 
 
 def by_contact(changes: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -68,4 +75,11 @@ def test_engine_matches_oracle_on_long_streams_full_of_retries(
 )
 def test_engine_matches_oracle_on_profile_heavy_streams(rules: RuleSet, stream: Stream) -> None:
     """Mostly identify events against mostly trait conditions: merges, nulls, nested paths."""
+    check(rules, stream)
+
+
+@settings(profile(), max_examples=max(1, profile().max_examples // 4))
+@given(rules=rule_sets(leaves=SUM_LEAVES), stream=streams(max_contacts=2))
+def test_engine_matches_oracle_on_scores_and_sums(rules: RuleSet, stream: Stream) -> None:
+    """Mostly score tests and sum/avg over windows: exact sums as events come and go."""
     check(rules, stream)
