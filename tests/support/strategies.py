@@ -131,6 +131,8 @@ PROPERTY_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "amount": st.sampled_from([*PROPERTY_LEAVES[("amount",)], 1e16, -1e16, None]),
     "kind": st.sampled_from([*PROPERTY_LEAVES[("kind",)], "guide"]),
     "v": st.sampled_from([*PROPERTY_LEAVES[("v",)], None]),
+    # objects and lists: distinct counts them by type-aware equality too ({"a": 1} is {"a": 1.0})
+    "obj": st.sampled_from([{"a": 1}, {"a": 1.0}, {"a": True}, [1], [1.0], [True], ["1"], {}]),
     "meta": st.one_of(
         st.none(),
         st.fixed_dictionaries({}, optional={"src": st.sampled_from(["ad", "AD", "email", None])}),
@@ -226,7 +228,7 @@ def behaviours(draw: st.DrawFn, kinds: tuple[str, ...] = AGGREGATE_WEIGHTS) -> B
     if kind == "count":
         aggregate = Aggregate("count", draw(numeric_predicates((0, 1, 2, 3))))
     elif kind == "distinct":
-        prop = draw(st.sampled_from([*sorted(PROPERTY_LEAVES), ("v",), ("v",)]))
+        prop = draw(st.sampled_from([*sorted(PROPERTY_LEAVES), ("v",), ("v",), ("obj",)]))
         aggregate = Aggregate("distinct", draw(numeric_predicates((0, 1, 2, 3))), prop)
     else:
         # 0.1, 0.2, 0.3: a float sum that adds and subtracts as events come and go drifts
