@@ -84,7 +84,9 @@ def bench_replay(contacts: int, events: int, seed: int, wide: int, workdir: str)
 
 
 def _run_child(args: list[str]) -> None:
-    subprocess.run([sys.executable, "-m", "stream.cli.main", *args], check=True)
+    # stream.cli.main has no `__main__` block, so `python -m stream.cli.main` would do nothing.
+    code = "from stream.cli.main import main; main()"
+    subprocess.run([sys.executable, "-c", code, *args], check=True)
 
 
 def _measure(data: Path, rules: Path | None) -> dict[str, Any]:
