@@ -8,22 +8,20 @@ re-evaluates only what it can affect. `next_deadline` tells the caller when to c
 from __future__ import annotations
 
 import hashlib
-import heapq
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from stream.core import ast
-from stream.core.compile import LIFECYCLE, Node, Plan, compile_rules
+from stream.core import ast, deadlines
+from stream.core.compile import LIFECYCLE, Plan, compile_rules
 from stream.core.events import IDENTIFY, Event
 from stream.core.feeds import SKIP
 from stream.core.state import ContactState, decode_state, encode_state
 from stream.core.timefmt import format_ts
-from stream.core.windows import SumWindow
 
 HOUR = 3_600_000_000
 DEFAULT_HORIZON = 24 * HOUR
 _PRUNE_RECENT_EVERY = 16  # forget expired event ids every this many new ones
+_MEMO_LIMIT = 4096  # seed sets remembered per engine; events come in a few shapes only
 
 Change = dict[str, Any]
 
@@ -53,7 +51,13 @@ class Engine:
         self.plan: Plan = compile_rules(rules)
         self.rules_version = rules.version_hash
         self.horizon_us = horizon_us
+        self._empty_feeds = [spec.empty_factory() for spec in self.plan.feeds]
         self._born_true = self._true_for_nobody()
+        self._seed_memo: dict[tuple[Any, ...], list[int]] = {}
+        self._feeds_for_type = {
+            kind: tuple((i, self.plan.feeds[i], self.plan.feeds[i].extractors[kind]) for i in feeds)
+            for kind, feeds in self.plan.feeds_by_type.items()
+        }
         blank = self.new_state("")
         self._blank_truths = [
             leaf.test(self.plan.feeds[leaf.feed].value(blank.feeds[leaf.feed], 0))
@@ -63,7 +67,7 @@ class Engine:
     # --- state -----------------------------------------------------------------------------
 
     def new_state(self, contact_id: str) -> ContactState:
-        return ContactState(contact_id, [spec.empty() for spec in self.plan.feeds])
+        return ContactState(contact_id, [make() for make in self._empty_feeds])
 
     def encode(self, state: ContactState) -> bytes:
         if state.now is not None:
@@ -93,31 +97,54 @@ class Engine:
 
     def apply_new(self, state: ContactState, event: Event, now: int) -> Outcome:
         """`apply` for an event the caller already knows is not a duplicate."""
-        now = max(now, event.ts) if state.now is None else max(now, event.ts, state.now)
-        changes = self.advance(state, now)
-        first = state.now is None
+        before = state.now
+        first = before is None
+        if before is None:
+            now = max(now, event.ts)
+            changes: list[Change] = []
+        else:
+            now = max(now, event.ts, before)
+            due = state.next_at
+            if state.deadlines is None or (due is not None and due <= now):
+                changes = self.advance(state, now)
+            else:
+                changes = []
         state.now = now
-        plan = self.plan
         touched = self._ingest(state, event, now)
         identify = event.type == IDENTIFY
         merged = self._merge_traits(state, event.traits) if identify else ()
-        by_feed, by_trait = plan.nodes_by_feed, plan.nodes_by_trait
-        seeds = {n for f in touched for n in by_feed[f]}
-        for key in merged:
-            seeds.update(by_trait[key])
         if first:
-            # Untouched nodes that hold for a contact with nothing still enter now.
-            seeds.update(self._born_true)
             # Empty feeds never flip by time: only the touched ones can have deadlines.
-            state.deadlines = [None] * len(plan.time_leaves)
+            state.deadlines = [None] * len(self.plan.time_leaves)
             state.truths = list(self._blank_truths)
-        reason = "profile" if identify else "event"
-        self._propagate(state, seeds, now, reason, event.event_id, changes)
-        self._refresh_deadlines(state, touched)
-        state.recent[event.event_id] = event.ts
-        if len(state.recent) % _PRUNE_RECENT_EVERY == 0:
+        seeds = self._seeds(touched, merged, first)
+        if seeds:
+            reason = "profile" if identify else "event"
+            self._propagate(state, seeds, now, reason, event.event_id, changes)
+        if touched:
+            deadlines.refresh(self.plan, state, touched)
+        recent = state.recent
+        recent[event.event_id] = event.ts
+        if len(recent) % _PRUNE_RECENT_EVERY == 0:
             self._forget_old_ids(state, now)
         return Outcome(state, changes, False, now)
+
+    def _seeds(self, touched: tuple[int, ...], merged: tuple[str, ...], first: bool) -> list[int]:
+        """The nodes an event must re-evaluate, in dependency order (memoised: few shapes)."""
+        key = (touched, merged, first)
+        seeds = self._seed_memo.get(key)
+        if seeds is None:
+            plan = self.plan
+            found = {n for f in touched for n in plan.nodes_by_feed[f]}
+            for trait in merged:
+                found.update(plan.nodes_by_trait[trait])
+            if first:
+                # Untouched nodes that hold for a contact with nothing still enter now.
+                found.update(self._born_true)
+            seeds = sorted(found)
+            if len(self._seed_memo) < _MEMO_LIMIT:
+                self._seed_memo[key] = seeds
+        return seeds
 
     def advance(self, state: ContactState, now: int) -> list[Change]:
         """Fire every deadline up to `now` in time order, each at its own instant."""
@@ -126,14 +153,14 @@ class Engine:
         changes: list[Change] = []
         deadline = self.next_deadline(state)
         while deadline is not None and deadline <= now:
-            due = self._due_leaves(state, deadline)
-            flipped = self._flipped_at(state, due, deadline)
+            due = deadlines.due_leaves(state, deadline)
+            flipped = deadlines.flipped_at(self.plan, state, due, deadline)
             state.now = deadline
             if flipped:
                 leaves, by_feed = self.plan.time_leaves, self.plan.nodes_by_feed
-                seeds = {n for i in flipped for n in by_feed[leaves[i].feed]}
+                seeds = sorted({n for i in flipped for n in by_feed[leaves[i].feed]})
                 self._propagate(state, seeds, deadline, "time", None, changes)
-            self._recompute(state, due)
+            deadlines.recompute(self.plan, state, due)
             deadline = state.next_at
         if now > state.now:
             state.now = now
@@ -144,7 +171,7 @@ class Engine:
         if state.now is None:
             return None
         if state.deadlines is None:
-            self._refresh_deadlines(state, ())
+            deadlines.recompute_all(self.plan, state)
         return state.next_at
 
     # --- internals -------------------------------------------------------------------------
@@ -167,194 +194,132 @@ class Engine:
                 born.append(index)
         return tuple(born)
 
-    def _ingest(self, state: ContactState, event: Event, now: int) -> list[int]:
+    def _ingest(self, state: ContactState, event: Event, now: int) -> tuple[int, ...]:
         """Record the event in every feed it counts in; returns those feeds."""
-        feeds = self.plan.feeds
+        counted = self._feeds_for_type.get(event.type)
+        if counted is None:
+            return ()
         data = state.feeds
+        properties, ts = event.properties, event.ts
         changed = []
-        for i in self.plan.feeds_by_type.get(event.type, ()):
-            value = feeds[i].extractors[event.type](event.properties)
+        for i, spec, extract in counted:
+            value = extract(properties)
             if value is not SKIP:
-                data[i] = feeds[i].add(data[i], event.ts, value, now)
+                data[i] = spec.add(data[i], ts, value, now)
                 changed.append(i)
-        return changed
+        return tuple(changed)
 
-    def _merge_traits(self, state: ContactState, traits: dict[str, Any]) -> list[str]:
+    def _merge_traits(self, state: ContactState, traits: dict[str, Any]) -> tuple[str, ...]:
         keep = self.plan.trait_keys
+        mine = state.traits
         merged = []
         for key, value in traits.items():
             if key not in keep:
                 continue
             merged.append(key)
             if value is None:
-                state.traits.pop(key, None)
+                mine.pop(key, None)
             else:
-                state.traits[key] = value
-        return merged
+                mine[key] = value
+        return tuple(merged)
 
     def _propagate(
         self,
         state: ContactState,
-        seeds: Iterable[int],
+        seeds: list[int],
         now: int,
         reason: str,
         cause: str | None,
         out: list[Change],
     ) -> None:
-        """Re-evaluate `seeds` in dependency order, then the readers of whatever changed."""
-        pending = sorted(seeds)
-        if not pending:
-            return
-        nodes, dependents = self.plan.nodes, self.plan.dependents
-        done = -1
-        while pending:
-            index = heapq.heappop(pending)
-            if index == done:
-                continue  # queued twice
-            done = index
-            node = nodes[index]
-            if node.key == LIFECYCLE:
-                changed = self._evaluate_stage(state, node.stage_rules, now, reason, cause, out)
-            else:
-                changed = self._evaluate_segment(state, node, now, reason, cause, out)
-            if changed:
-                for reader in dependents[index]:
-                    heapq.heappush(pending, reader)
+        """Re-evaluate `seeds` (sorted) in dependency order, then the readers of what changed.
 
-    def _evaluate_segment(
-        self,
-        state: ContactState,
-        node: Node,
-        now: int,
-        reason: str,
-        cause: str | None,
-        out: list[Change],
-    ) -> bool:
-        now_in = node.evaluate(state, now)
-        if now_in == (node.key in state.members):
-            return False
-        if now_in:
-            state.members.add(node.key)
-        else:
-            state.members.discard(node.key)
-        state.seq += 1
-        out.append(
-            {
-                "kind": "segment",
-                "contact_id": state.contact_id,
-                "segment": node.key,
-                "change": "entered" if now_in else "exited",
-                "at": format_ts(now),
-                "reason": reason,
-                "cause_event_id": cause,
-                "rules_version": self.rules_version,
-                "seq": state.seq,
-                "holdout": held_out(node.key, state.contact_id, node.holdout),
-            }
-        )
-        return True
+        Readers always come later in the order than what they read, so the queue only ever
+        grows past the current position.
+        """
+        nodes, dependents = self.plan.nodes, self.plan.dependents
+        members = state.members
+        at = None  # the formatted instant, made once for all changes of this evaluation
+        queue = seeds
+        i = 0
+        while i < len(queue):
+            index = queue[i]
+            i += 1
+            node = nodes[index]
+            key = node.key
+            if key == LIFECYCLE:
+                change = self._evaluate_stage(state, node.stage_rules, now)
+                if change is None:
+                    continue
+                old, new = change
+                state.seq += 1
+                stages = self.plan.stages
+                out.append(
+                    {
+                        "kind": "lifecycle",
+                        "contact_id": state.contact_id,
+                        "from": stages[old] if old is not None else None,
+                        "to": stages[new] if new is not None else None,
+                        "at": at or (at := format_ts(now)),
+                        "reason": reason,
+                        "cause_event_id": cause,
+                        "rules_version": self.rules_version,
+                        "seq": state.seq,
+                    }
+                )
+            else:
+                now_in = node.evaluate(state, now)
+                if now_in == (key in members):
+                    continue
+                if now_in:
+                    members.add(key)
+                else:
+                    members.discard(key)
+                state.seq += 1
+                out.append(
+                    {
+                        "kind": "segment",
+                        "contact_id": state.contact_id,
+                        "segment": key,
+                        "change": "entered" if now_in else "exited",
+                        "at": at or (at := format_ts(now)),
+                        "reason": reason,
+                        "cause_event_id": cause,
+                        "rules_version": self.rules_version,
+                        "seq": state.seq,
+                        "holdout": node.holdout > 0.0
+                        and held_out(key, state.contact_id, node.holdout),
+                    }
+                )
+            readers = dependents[index]
+            if readers:
+                queue = sorted({*queue[i:], *readers})
+                i = 0
 
     def _evaluate_stage(
         self,
         state: ContactState,
         rules: tuple[tuple[int, Any], ...],
         now: int,
-        reason: str,
-        cause: str | None,
-        out: list[Change],
-    ) -> bool:
-        reached = next((stage for stage, rule in rules if rule(state, now)), None)
+    ) -> tuple[int | None, int | None] | None:
+        """The stage's (old, new) when it changes, else None."""
         old = state.stage
-        new = reached
-        if not self.plan.allow_regress and old is not None and (new is None or new < old):
+        # Without regress the stage never falls below `old`, so rules for stages at or below
+        # it cannot change the outcome and are not evaluated.
+        floor = -1 if self.plan.allow_regress or old is None else old
+        new = None
+        for stage, rule in rules:  # highest stage first
+            if stage <= floor:
+                break
+            if rule(state, now):
+                new = stage
+                break
+        if new is None and floor >= 0:
             new = old
         if new == old:
-            return False
+            return None
         state.stage = new
-        state.seq += 1
-        stages = self.plan.stages
-        out.append(
-            {
-                "kind": "lifecycle",
-                "contact_id": state.contact_id,
-                "from": stages[old] if old is not None else None,
-                "to": stages[new] if new is not None else None,
-                "at": format_ts(now),
-                "reason": reason,
-                "cause_event_id": cause,
-                "rules_version": self.rules_version,
-                "seq": state.seq,
-            }
-        )
-        return True
-
-    def _refresh_deadlines(self, state: ContactState, feeds: Iterable[int]) -> None:
-        """Recompute the deadlines of the time leaves on `feeds` (all, when none are known)."""
-        leaves = self.plan.time_leaves
-        if state.deadlines is None:
-            state.deadlines = [None] * len(leaves)
-            state.truths = [False] * len(leaves)
-            targets: Iterable[int] = range(len(leaves))
-        else:
-            by_feed = self.plan.leaves_by_feed
-            targets = [
-                i for f in feeds if f in by_feed for i in by_feed[f] if self._may_move(state, i)
-            ]
-            if not targets:
-                return
-        self._recompute(state, targets)
-
-    def _may_move(self, state: ContactState, leaf_index: int) -> bool:
-        """After an event fed this leaf's feed, can its next flip come any sooner?
-
-        Not for a monotone leaf whose value did not change over a feed with no negative
-        values: the new entry only adds to every later window, so the deadline it had is
-        still no later than its next flip (at worst it becomes a checkpoint).
-        """
-        leaf = self.plan.time_leaves[leaf_index]
-        if not leaf.monotone:
-            return True
-        data = state.feeds[leaf.feed]
-        if isinstance(data, SumWindow) and data.negatives:
-            return True
-        assert state.now is not None
-        holds = leaf.test(self.plan.feeds[leaf.feed].value(data, state.now))
-        return holds != state.truths[leaf_index]
-
-    def _flipped_at(self, state: ContactState, due: list[int], instant: int) -> list[int]:
-        """The due time leaves whose value at `instant` differs from the instant before.
-
-        A deadline may be a checkpoint rather than a flip (see windows.SCAN_LIMIT). Reading a
-        windowed value drops what has left the window, so every "before" is read first.
-        """
-        leaves, specs, data = self.plan.time_leaves, self.plan.feeds, state.feeds
-        before = [
-            leaves[i].test(specs[leaves[i].feed].value(data[leaves[i].feed], instant - 1))
-            for i in due
-        ]
-        return [
-            i
-            for i, was in zip(due, before, strict=True)
-            if leaves[i].test(specs[leaves[i].feed].value(data[leaves[i].feed], instant)) != was
-        ]
-
-    def _due_leaves(self, state: ContactState, instant: int) -> list[int]:
-        assert state.deadlines is not None
-        return [i for i, due in enumerate(state.deadlines) if due is not None and due <= instant]
-
-    def _recompute(self, state: ContactState, targets: Iterable[int]) -> None:
-        deadlines = state.deadlines
-        now = state.now
-        assert deadlines is not None and now is not None
-        leaves, specs, data = self.plan.time_leaves, self.plan.feeds, state.feeds
-        truths = state.truths
-        for i in targets:
-            leaf = leaves[i]
-            spec, entries = specs[leaf.feed], data[leaf.feed]
-            deadlines[i] = spec.next_change(entries, now, leaf.test)
-            truths[i] = leaf.test(spec.value(entries, now))
-        pending = [d for d in deadlines if d is not None]
-        state.next_at = min(pending) if pending else None
+        return old, new
 
     def _forget_old_ids(self, state: ContactState, now: int) -> None:
         horizon = now - self.horizon_us

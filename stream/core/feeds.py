@@ -98,9 +98,13 @@ class Feed:
         self.cap = max(self.cap, math.floor(operand) + 1)
 
     def empty(self) -> Any:
+        return self.empty_factory()()
+
+    def empty_factory(self) -> Callable[[], Any]:
+        """What makes this feed's data for a contact with no events."""
         if self.within is not None:
-            return windows.SumWindow() if self.kind in ("sum", "avg") else []
-        return _ALL_TIME_EMPTY[self.kind]()
+            return windows.SumWindow if self.kind in ("sum", "avg") else list
+        return _ALL_TIME_EMPTY[self.kind]
 
     def add(self, data: Any, t: int, value: Any, now: int) -> Any:
         """Record one counted event at `t` (already <= now); returns the (new) data."""
@@ -148,20 +152,25 @@ class Feed:
             return MISSING if data is None else data
         return len(data)
 
-    def next_change(self, data: Any, now: int, test: ValueTest) -> int | None:
-        """First instant after `now` at which `test` of this feed's value flips by time alone."""
+    def next_change(self, data: Any, now: int, test: ValueTest, holds: bool) -> int | None:
+        """First instant after `now` at which `test` of this feed's value flips by time alone;
+        `holds` is the test's value at `now`."""
         if self.within is None:
             return None
         windows.prune(data, now, self.within)
-        return windows.next_change(data, now, self.within, self.kind, test)
+        return windows.next_change(data, now, self.within, self.kind, test, holds)
+
+
+def _nothing() -> None:
+    return None
 
 
 _ALL_TIME_EMPTY: dict[str, Callable[[], Any]] = {
-    "count": lambda: 0,
+    "count": int,
     "sum": lambda: [0, []],
     "avg": lambda: [0, []],
-    "min": lambda: None,
-    "max": lambda: None,
+    "min": _nothing,
+    "max": _nothing,
     "distinct": set,
 }
 

@@ -55,21 +55,39 @@ class SumWindow(list[Entry]):
 
     def __init__(self, entries: Iterable[Entry] = ()) -> None:
         super().__init__(entries)
-        self.partials: list[float] = []
+        self.partials: list[float] = []  # kept only while `floats`: int sums are exact
         self.floats = 0  # how many values are not ints; with none, plain int sums are exact
         self.ints = 0  # the sum of the int values
         self.negatives = 0  # how many values are below zero
         for _, v in self:
-            self._count(v, 1)
+            if type(v) is int:
+                self.ints += v
+            else:
+                self.floats += 1
+            if v < 0:
+                self.negatives += 1
+        if self.floats:
+            self._rebuild_partials()
+
+    def _rebuild_partials(self) -> None:
+        self.partials = []
+        for _, v in self:
+            msum_add(self.partials, float(v))
 
     def _count(self, value: Any, sign: int) -> None:
+        """Account for `value` entering (sign 1, already in the list) or leaving (sign -1)."""
         if type(value) is int:
             self.ints += sign * value
-        else:
+            if self.floats:
+                msum_add(self.partials, sign * float(value))
+        elif self.floats or sign < 0:
+            msum_add(self.partials, sign * float(value))
             self.floats += sign
+        else:  # the first float: start the partials, from every value now in the window
+            self.floats = 1
+            self._rebuild_partials()
         if value < 0:
             self.negatives += sign
-        msum_add(self.partials, sign * float(value))
 
     def add(self, t: int, value: Any) -> None:
         insert(self, t, value)
@@ -146,14 +164,17 @@ def next_change(
     within: int,
     kind: str,
     test: Callable[[Any], bool],
+    holds: bool | None = None,
 ) -> int | None:
     """The first instant after `now` at which `test(aggregate(window))` may flip by time alone.
 
-    `entries` must already be pruned to the window at `now`. None when it never flips. After
-    SCAN_LIMIT expiry instants without a flip, returns the next expiry instant as a
-    checkpoint (the value may or may not flip there; the caller checks).
+    `entries` must already be pruned to the window at `now`, and `holds` is the test's value
+    there. None when it never flips. After SCAN_LIMIT expiry instants without a flip,
+    returns the next expiry instant as a checkpoint (the value may or may not flip there;
+    the caller checks).
     """
-    holds = test(AGGREGATORS[kind](entries))
+    if holds is None:
+        holds = test(AGGREGATORS[kind](entries))
     for seen, (instant, remaining) in enumerate(_after_each_expiry(entries, within, kind)):
         if seen == SCAN_LIMIT or test(remaining) != holds:
             return instant
