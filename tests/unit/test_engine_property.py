@@ -7,10 +7,19 @@ from typing import Any
 import pytest
 from hypothesis import event, given, note, settings
 
-from stream.core.ast import RuleSet
+from stream.core.ast import RuleSet, ScoreDef
 from stream.core.replay import replay_objects
-from tests.support import HOUR, behaviour, ruleset
-from tests.support import event as behaviour_event
+from tests.support import (
+    DAY,
+    HOUR,
+    behaviour,
+    identify,
+    ruleset,
+    score_rule,
+    score_test,
+    trait,
+)
+from tests.support import event as ev
 from tests.support.oracle import run_oracle
 from tests.support.strategies import (
     PROFILE_LEAVES,
@@ -97,23 +106,75 @@ def test_engine_matches_oracle_on_scores_and_sums(rules: RuleSet, stream: Stream
 
 # Cases found by hand or by the properties above, kept so they are checked on every run. A case
 # marked xfail is a known engine disagreement (see the reason); strict xfail flags its fix.
+
+
+def case(
+    name: str,
+    rules: RuleSet,
+    events: list[dict[str, Any]],
+    until_us: int | None = None,
+    engine_wrong: str | None = None,
+) -> Any:
+    stream = Stream(events, [0] * len(events), until_us, 24 * HOUR)
+    marks = [pytest.mark.xfail(strict=True, reason=engine_wrong)] if engine_wrong else []
+    return pytest.param(rules, stream, id=name, marks=marks)
+
+
+ENG = ScoreDef("eng", (score_rule("u", -5), score_rule("v", 5)), within=HOUR)
 KNOWN_CASES: list[Any] = [
-    pytest.param(
+    case(
+        "distinct-objects-by-type-aware-equality",
         ruleset({"s": behaviour("v", agg="distinct", prop="k", op="eq", operand=1)}),
-        Stream(
-            [
-                behaviour_event("a", "c1", "v", T0, {"k": {"a": 1}}),
-                behaviour_event("b", "c1", "v", T0 + HOUR, {"k": {"a": 1.0}}),
-            ],
-            [0, 0],
-            None,
-            24 * HOUR,
+        [ev("a", "c1", "v", T0, {"k": {"a": 1}}), ev("b", "c1", "v", T0 + HOUR, {"k": {"a": 1.0}})],
+        engine_wrong="engine counts {'a': 1} and {'a': 1.0} as two distinct values; eq says equal",
+    ),
+    case(
+        "deadline-fires-before-an-event-at-the-same-instant",
+        ruleset({"s": behaviour("v", within=HOUR, op="gte", operand=2)}),
+        [ev("a", "c1", "v", T0), ev("b", "c1", "v", T0 + 1), ev("c", "c1", "v", T0 + HOUR)],
+    ),
+    case(
+        "duplicate-with-a-later-timestamp-does-not-move-now",
+        ruleset({"s": behaviour("v", within=HOUR)}),
+        [ev("a", "c1", "v", T0), ev("a", "c1", "v", T0 + 2 * HOUR)],
+    ),
+    case(
+        "retry-of-an-event-older-than-the-horizon-is-applied-again-at-once",
+        ruleset({"s": behaviour("v", op="gte", operand=2)}),
+        [ev("x", "c2", "v", T0 + 10 * DAY), ev("a", "c1", "v", T0), ev("a", "c1", "v", T0)],
+    ),
+    case(
+        "negative-points-leaving-a-window-raise-the-score",
+        ruleset({"s": score_test("eng", "gte", 3)}, scores=[ENG]),
+        [ev("a", "c1", "u", T0), ev("b", "c1", "v", T0 + 10)],
+        until_us=T0 + DAY,
+    ),
+    case(
+        "negative-amounts-leaving-a-window-raise-the-sum",
+        ruleset({"s": behaviour("v", within=HOUR, agg="sum", prop="k", op="gte", operand=3)}),
+        [ev("a", "c1", "v", T0, {"k": -5}), ev("b", "c1", "v", T0 + 10, {"k": 5})],
+        until_us=T0 + DAY,
+    ),
+    case(
+        "distinct-value-leaves-while-an-equal-one-stays",
+        ruleset({"s": behaviour("v", within=HOUR, agg="distinct", prop="k", op="gte", operand=2)}),
+        [
+            ev("a", "c1", "v", T0, {"k": 1}),
+            ev("b", "c1", "v", T0 + 10, {"k": 2}),
+            ev("c", "c1", "v", T0 + 20, {"k": 1.0}),
+        ],
+        until_us=T0 + DAY,
+    ),
+    case(
+        "ignore-case-folds-in-members-and-between-bounds-matches-uses-ignorecase",
+        ruleset(
+            {
+                "in": trait("x", "in", ["STRASSE"], ignore_case=True),
+                "between": trait("x", "between", ["A", "T"], ignore_case=True),
+                "matches": trait("x", "matches", "^STRASSE$", ignore_case=True),
+            }
         ),
-        id="distinct-objects-by-type-aware-equality",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="engine counts {'a': 1} and {'a': 1.0} as two distinct values; eq says equal",
-        ),
+        [identify("i", "c1", T0, {"x": "straße"})],
     ),
 ]
 
