@@ -1,8 +1,8 @@
 """A deliberately simple reference evaluator: recomputes everything from the full history.
 
 It shares nothing with `stream/core` except the rule AST, keeps every applied event of every
-contact, and at each instant it evaluates recomputes every segment, score and the stage from
-scratch. Slow on purpose; clear on purpose. The semantics are `shared/spec/rules.md`,
+contact, and whenever it evaluates a contact it recomputes every segment, score and the stage
+from that history. Slow on purpose; clear on purpose. The semantics are `shared/spec/rules.md`,
 `shared/spec/events.md` and `docs/semantics.md`, followed to the letter.
 """
 
@@ -227,7 +227,7 @@ class Contact:
 
     id: str
     applied: list[dict[str, Any]] = field(default_factory=list)  # every applied event
-    trait_log: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    trait_log: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (t, traits after)
     traits: dict[str, Any] = field(default_factory=dict)
     members: dict[str, bool] = field(default_factory=dict)
     stage: str | None = None
