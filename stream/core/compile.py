@@ -110,6 +110,8 @@ class _Builder:
             if len(path) == 1:  # top-level traits are never null: null removes them
                 key = path[0]
                 return lambda st, now: test(st.traits.get(key, MISSING))
+            if len(path) == 2:
+                return _nested_trait(path[0], path[1], test)
             return lambda st, now: test(resolve(st.traits, path))
         if isinstance(cond, ast.Behaviour):
             return self.behaviour(cond)
@@ -180,6 +182,19 @@ def _any_of(parts: list[Evaluator]) -> Evaluator:
         return False
 
     return some
+
+
+def _nested_trait(top: str, key: str, test: ValueTest) -> Evaluator:
+    """`test` of the trait at `top.key`: `resolve` unrolled for the common two-step path."""
+
+    def nested(st: ContactState, now: int) -> bool:
+        outer = st.traits.get(top)
+        if not isinstance(outer, dict):
+            return test(MISSING)
+        value = outer.get(key)
+        return test(MISSING if value is None else value)
+
+    return nested
 
 
 def _leaf_evaluator(spec: Feed, feed: int, test: ValueTest) -> Evaluator:

@@ -8,6 +8,7 @@ re-evaluates only what it can affect. `next_deadline` tells the caller when to c
 from __future__ import annotations
 
 import hashlib
+import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,12 +118,11 @@ class Engine:
             # Empty feeds never flip by time: only the touched ones can have deadlines.
             state.deadlines = [None] * len(self.plan.time_leaves)
             state.truths = list(self._blank_truths)
-        seeds = self._seeds(touched, merged, first)
+        changed = deadlines.refresh(self.plan, state, touched) if touched else ()
+        seeds = self._seeds(changed, merged, first)
         if seeds:
             reason = "profile" if identify else "event"
             self._propagate(state, seeds, now, reason, event.event_id, changes)
-        if touched:
-            deadlines.refresh(self.plan, state, touched)
         recent = state.recent
         recent[event.event_id] = event.ts
         if len(recent) % _PRUNE_RECENT_EVERY == 0:
@@ -234,17 +234,25 @@ class Engine:
     ) -> None:
         """Re-evaluate `seeds` (sorted) in dependency order, then the readers of what changed.
 
-        Readers always come later in the order than what they read, so the queue only ever
-        grows past the current position.
+        Readers always come later in the order than what they read, so they wait in a heap
+        merged with the seeds; a node reached twice comes out twice in a row and runs once.
         """
         nodes, dependents = self.plan.nodes, self.plan.dependents
         members = state.members
         at = None  # the formatted instant, made once for all changes of this evaluation
-        queue = seeds
-        i = 0
-        while i < len(queue):
-            index = queue[i]
-            i += 1
+        readers_due: list[int] = []
+        count, i, done = len(seeds), 0, -1
+        while True:
+            if readers_due and (i == count or readers_due[0] <= seeds[i]):
+                index = heapq.heappop(readers_due)
+            elif i < count:
+                index = seeds[i]
+                i += 1
+            else:
+                return
+            if index == done:
+                continue
+            done = index
             node = nodes[index]
             key = node.key
             if key == LIFECYCLE:
@@ -291,10 +299,8 @@ class Engine:
                         and held_out(key, state.contact_id, node.holdout),
                     }
                 )
-            readers = dependents[index]
-            if readers:
-                queue = sorted({*queue[i:], *readers})
-                i = 0
+            for reader in dependents[index]:
+                heapq.heappush(readers_due, reader)
 
     def _evaluate_stage(
         self,

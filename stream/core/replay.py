@@ -15,7 +15,7 @@ import orjson
 
 from stream.core.ast import RuleSet
 from stream.core.engine import DEFAULT_HORIZON, Change, Engine
-from stream.core.events import Event, event_from_object, parse_event
+from stream.core.events import Event, decode_event, event_from_object
 from stream.core.state import ContactState
 from stream.errors import InvalidInput
 
@@ -47,11 +47,21 @@ class Replayer:
         engine = self.engine
         state = self.states.get(event.contact_id)
         now = event.ts if self.now is None else self.now
-        if engine.is_duplicate(state, event, now):
+        # The membership test first: most events are not retries, and it is the cheap part.
+        if (
+            state is not None
+            and event.event_id in state.recent
+            and engine.is_duplicate(state, event, now)
+        ):
             self.counts.duplicates += 1
             return []
         now = max(now, event.ts)
-        changes = self.advance(now)
+        timers = self._timers
+        if timers and timers[0][0] <= now:
+            changes = self.advance(now)
+        else:
+            self.now = now
+            changes = []
         if state is None:
             state = self.states[event.contact_id] = engine.new_state(event.contact_id)
         outcome = engine.apply_new(state, event, now)
@@ -102,7 +112,7 @@ def replay_lines(
         if not line.strip():
             continue
         try:
-            event = parse_event(line)
+            event = decode_event(line)
         except InvalidInput as error:
             replayer.counts.invalid += 1
             if on_invalid is not None:

@@ -105,33 +105,62 @@ def _compile_scalar(op: str, operand: Any) -> ValueTest | None:
     """
     kinds = {type(o) for o in operand} if op in ("in", "not_in") else {type(operand)}
     if kinds == {str}:
-        wanted: type | tuple[type, ...] = str
-    elif kinds and kinds <= {int, float}:
-        wanted = _NUMBER_TYPES
-    else:
-        return None
-    if wanted is str:
+        return _text_test(op, operand)
+    if kinds and kinds <= {int, float}:
+        return _number_test(op, operand)
+    return None
 
-        def right_kind(v: Any) -> bool:
-            return type(v) is str
 
-    else:
+# The kind checks below are written out in every test rather than called: these run for
+# each condition an event re-evaluates, and a call costs more than the test itself.
+# A kind check always comes before `in` (a list or an object is not hashable).
 
-        def right_kind(v: Any) -> bool:
-            return type(v) is int or type(v) is float
 
+def _text_test(op: str, operand: Any) -> ValueTest | None:
     if op == "eq":
-        return lambda v: v == operand and right_kind(v)
+        return lambda v: v == operand and type(v) is str
     if op == "ne":
-        return lambda v: v is not MISSING and not (v == operand and right_kind(v))
-    if op in ("in", "not_in"):
+        return lambda v: v is not MISSING and not (v == operand and type(v) is str)
+    if op == "in":
         members = frozenset(operand)
-        if op == "in":
-            return lambda v: right_kind(v) and v in members
-        return lambda v: v is not MISSING and not (right_kind(v) and v in members)
-    if op in _NUMERIC and op not in ("eq", "ne"):
-        compare = _NUMERIC[op]
-        return lambda v: right_kind(v) and compare(v, operand)
+        return lambda v: type(v) is str and v in members
+    if op == "not_in":
+        members = frozenset(operand)
+        return lambda v: v is not MISSING and not (type(v) is str and v in members)
+    if op == "gt":
+        return lambda v: type(v) is str and v > operand
+    if op == "gte":
+        return lambda v: type(v) is str and v >= operand
+    if op == "lt":
+        return lambda v: type(v) is str and v < operand
+    if op == "lte":
+        return lambda v: type(v) is str and v <= operand
+    return None
+
+
+def _number_test(op: str, operand: Any) -> ValueTest | None:
+    if op == "eq":
+        return lambda v: v == operand and (type(v) is int or type(v) is float)
+    if op == "ne":
+        return lambda v: (
+            v is not MISSING and not (v == operand and (type(v) is int or type(v) is float))
+        )
+    if op == "in":
+        members = frozenset(operand)
+        return lambda v: (type(v) is int or type(v) is float) and v in members
+    if op == "not_in":
+        members = frozenset(operand)
+        return lambda v: (
+            v is not MISSING and not ((type(v) is int or type(v) is float) and v in members)
+        )
+    if op == "gt":
+        return lambda v: (type(v) is int or type(v) is float) and v > operand
+    if op == "gte":
+        return lambda v: (type(v) is int or type(v) is float) and v >= operand
+    if op == "lt":
+        return lambda v: (type(v) is int or type(v) is float) and v < operand
+    if op == "lte":
+        return lambda v: (type(v) is int or type(v) is float) and v <= operand
     return None
 
 
@@ -170,6 +199,10 @@ def compile_numeric_test(predicate: Predicate) -> ValueTest:
     if op == "between":
         lo, hi = operand
         return lambda v: v is not MISSING and lo <= v <= hi
+    if op == "gte":  # the usual aggregate test, spelled out (see _text_test)
+        return lambda v: v is not MISSING and v >= operand
+    if op == "gt":
+        return lambda v: v is not MISSING and v > operand
     compare = _NUMERIC[op]
     return lambda v: v is not MISSING and compare(v, operand)
 
