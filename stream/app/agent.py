@@ -55,6 +55,9 @@ class Runtime:
         self.status_path = status_path
         self._declared = False
         self._status_at = 0.0
+        # False from a revocation until Faust has restored the table for the new assignment:
+        # a Partition loaded before that would start from an empty store.
+        self.restored = False
 
     def partition(self, number: int) -> Partition:
         found = self.partitions.get(number)
@@ -104,7 +107,7 @@ class Runtime:
     async def tick(self) -> None:
         """Load newly owned partitions; with the wall clock, fire their due deadlines."""
         app = self.wapp.app
-        if app.rebalancing or app.in_recovery:
+        if not self.restored or app.rebalancing or app.in_recovery:
             return
         async with self.lock:
             await self.declare()
@@ -134,6 +137,7 @@ class Runtime:
 
     async def revoke(self, revoked: Iterable[Any]) -> None:
         """Forget partitions another worker may now own; they are reloaded if they return."""
+        self.restored = False
         async with self.lock:
             topic = self.wapp.topics.events
             for tp in revoked:
@@ -180,8 +184,12 @@ def install(wapp: WorkerApp, runtime: Runtime, batch_size: int, batch_wait_s: fl
     app = wapp.app
 
     async def segments(stream: Any) -> None:
-        async for events in stream.take_events(batch_size, within=batch_wait_s):
+        # noack_take, not take_events: take_events acks the batch in a `finally`, so a batch
+        # cancelled mid-way (shutdown, rebalance) would be committed without being applied.
+        async for events in stream.noack_take(batch_size, within=batch_wait_s):
             await runtime.process(events)
+            for event in events:
+                await stream.ack(event)
 
     app.agent(wapp.events, name="segments")(segments)
 
@@ -194,6 +202,12 @@ def install(wapp: WorkerApp, runtime: Runtime, batch_size: int, batch_wait_s: fl
         await runtime.revoke(revoked)
 
     app.on_partitions_revoked.connect(on_revoked, weak=False)
+
+    async def on_restored(sender: Any, **_: Any) -> None:
+        runtime.restored = True
+
+    # Sent once the tables are restored for a new assignment, before streams resume.
+    app.on_rebalance_complete.connect(on_restored, weak=False)
 
     async def status_heartbeat() -> None:
         runtime._maybe_status()
