@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,7 +120,7 @@ class Engine:
             state.deadlines = [None] * len(self.plan.time_leaves)
             state.truths = list(self._blank_truths)
         changed = deadlines.refresh(self.plan, state, touched) if touched else ()
-        seeds = self._seeds(changed, merged, first)
+        seeds = self._seeds(changed, merged, first) if changed or merged or first else ()
         if seeds:
             reason = "profile" if identify else "event"
             self._propagate(state, seeds, now, reason, event.event_id, changes)
@@ -226,7 +227,7 @@ class Engine:
     def _propagate(
         self,
         state: ContactState,
-        seeds: list[int],
+        seeds: Sequence[int],
         now: int,
         reason: str,
         cause: str | None,

@@ -102,7 +102,9 @@ def event_from_object(obj: object) -> Event:
     traits = get("traits")
     if type(properties) is not dict:
         properties = _optional_object(obj, "properties")
-    if type(traits) is not dict:
+    if traits is None and kind != IDENTIFY:  # most events: no call for the usual case
+        traits = {}
+    elif type(traits) is not dict:
         if kind == IDENTIFY and traits is None:
             raise InvalidInput(MISSING_FIELD, "an identify event needs a 'traits' object")
         traits = _optional_object(obj, "traits")

@@ -175,9 +175,50 @@ def next_change(
     """
     if holds is None:
         holds = test(AGGREGATORS[kind](entries))
+    if kind in ("count", "distinct"):
+        return _next_count_change(entries, within, test, holds)
+    if kind in ("sum", "avg") and isinstance(entries, SumWindow) and not entries.floats:
+        return _next_int_sum_change(entries, within, test, holds, kind == "avg")
     for seen, (instant, remaining) in enumerate(_after_each_expiry(entries, within, kind)):
         if seen == SCAN_LIMIT or test(remaining) != holds:
             return instant
+    return None
+
+
+def _next_count_change(
+    entries: list[Entry], within: int, test: Callable[[Any], bool], holds: bool
+) -> int | None:
+    """`next_change` for counts (distinct feeds hold one entry per value), without the
+    generator: the search runs after most events, and this is most of its cost."""
+    size = len(entries)
+    seen = 0
+    for i in range(size):
+        t = entries[i][0]
+        if i + 1 < size and entries[i + 1][0] == t:
+            continue  # equal timestamps leave together
+        if seen == SCAN_LIMIT or test(size - 1 - i) != holds:
+            return t + within
+        seen += 1
+    return None
+
+
+def _next_int_sum_change(
+    entries: SumWindow, within: int, test: Callable[[Any], bool], holds: bool, average: bool
+) -> int | None:
+    """`next_change` for a sum or average of ints, as `_next_count_change`."""
+    size = len(entries)
+    total = entries.ints
+    seen = 0
+    for i in range(size):
+        t, v = entries[i]
+        total -= v
+        if i + 1 < size and entries[i + 1][0] == t:
+            continue
+        left = size - 1 - i
+        remaining = total if not average else (total / left if left else MISSING)
+        if seen == SCAN_LIMIT or test(remaining) != holds:
+            return t + within
+        seen += 1
     return None
 
 
@@ -198,10 +239,7 @@ def _after_each_expiry(entries: list[Entry], within: int, kind: str) -> Iterator
 
 
 def _running_sums(entries: list[Entry], average: bool) -> Iterator[Any]:
-    if isinstance(entries, SumWindow) and not entries.floats:
-        yield from _running_int_sums(entries, average)
-        return
-    if isinstance(entries, SumWindow):
+    if isinstance(entries, SumWindow) and entries.floats:
         partials = list(entries.partials)
     else:
         partials = []
@@ -212,18 +250,6 @@ def _running_sums(entries: list[Entry], average: bool) -> Iterator[Any]:
         msum_add(partials, -float(v))
         left -= 1
         total = math.fsum(partials)
-        if not average:
-            yield total
-        else:
-            yield total / left if left else MISSING
-
-
-def _running_int_sums(entries: SumWindow, average: bool) -> Iterator[Any]:
-    total = entries.ints
-    left = len(entries)
-    for _, v in entries:
-        total -= v
-        left -= 1
         if not average:
             yield total
         else:
