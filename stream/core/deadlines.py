@@ -21,34 +21,45 @@ def recompute_all(plan: Plan, state: ContactState) -> None:
     recompute(plan, state, range(count))
 
 
-def refresh(plan: Plan, state: ContactState, feeds: Iterable[int]) -> None:
-    """After an event fed `feeds`, recompute the deadlines that may have come sooner.
+def refresh(plan: Plan, state: ContactState, feeds: tuple[int, ...]) -> tuple[int, ...]:
+    """After an event fed `feeds`: recompute the deadlines that may have come sooner, and
+    return the fed feeds whose value may read differently now.
 
-    A monotone leaf (see compile.TimeLeaf) whose value did not change, over a feed with no
-    negative values, keeps its deadline: the new entry only adds to every later window, so
-    the deadline it had is still no later than its next flip (at worst a checkpoint).
+    Until its deadline a time leaf keeps the value in `truths`, so a windowed feed none of
+    whose leaves changed value changes nothing its readers see; all-time feeds are always
+    returned. A monotone leaf (see compile.TimeLeaf) whose value did not change, over a
+    feed with no negative values, keeps its deadline: the new entry only adds to every later
+    window, so the deadline it had is still no later than its next flip (at worst a
+    checkpoint).
     """
     deadlines, truths, data = state.deadlines, state.truths, state.feeds
     now = state.now
     assert deadlines is not None and now is not None
     leaves, specs, by_feed = plan.time_leaves, plan.feeds, plan.leaves_by_feed
     moved = False
+    changed = []
     for f in feeds:
-        for i in by_feed.get(f, ()):
+        on_feed = by_feed.get(f)
+        if on_feed is None:
+            changed.append(f)
+            continue
+        spec, entries = specs[f], data[f]
+        flipped = False
+        for i in on_feed:
             leaf = leaves[i]
-            spec, entries = specs[f], data[f]
             holds = leaf.test(spec.value(entries, now))
-            if (
-                leaf.monotone
-                and holds == truths[i]
-                and not (type(entries) is SumWindow and entries.negatives)
-            ):
+            if holds != truths[i]:
+                flipped = True
+            elif leaf.monotone and not (type(entries) is SumWindow and entries.negatives):
                 continue
             deadlines[i] = spec.next_change(entries, now, leaf.test, holds)
             truths[i] = holds
             moved = True
+        if flipped:
+            changed.append(f)
     if moved:
         state.next_at = earliest(deadlines)
+    return tuple(changed)
 
 
 def recompute(plan: Plan, state: ContactState, targets: Iterable[int]) -> None:
