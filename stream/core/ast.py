@@ -12,29 +12,30 @@ from typing import Any, Literal, TypeAlias
 
 Path: TypeAlias = tuple[str, ...]
 
-# Operators a trait or event-property condition may use.
-VALUE_OPS = frozenset(
-    {
-        "eq",
-        "ne",
-        "in",
-        "not_in",
-        "gt",
-        "gte",
-        "lt",
-        "lte",
-        "between",
-        "exists",
-        "contains",
-        "starts_with",
-        "ends_with",
-        "matches",
-    }
+# Operators a trait or event-property condition may use, in the order messages list them.
+VALUE_OPERATORS = (
+    "eq",
+    "ne",
+    "in",
+    "not_in",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "between",
+    "exists",
+    "contains",
+    "starts_with",
+    "ends_with",
+    "matches",
 )
 # Operators an aggregate or a score condition may use (numeric comparisons).
-NUMERIC_OPS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte", "between"})
+NUMERIC_OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "between")
 # Operators a stage condition may use; operands are stage names.
-STAGE_OPS = frozenset({"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte"})
+STAGE_OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte")
+VALUE_OPS = frozenset(VALUE_OPERATORS)
+NUMERIC_OPS = frozenset(NUMERIC_OPERATORS)
+STAGE_OPS = frozenset(STAGE_OPERATORS)
 AGGREGATES = ("count", "sum", "avg", "min", "max", "distinct")
 
 AggregateKind: TypeAlias = Literal["count", "sum", "avg", "min", "max", "distinct"]

@@ -6,7 +6,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from stream.core.ast import Path, Predicate, PropertyFilter
+from stream.core.ast import (
+    NUMERIC_OPERATORS,
+    STAGE_OPERATORS,
+    VALUE_OPERATORS,
+    Path,
+    Predicate,
+    PropertyFilter,
+)
 from stream.core.validate_context import (
     Context,
     check_name,
@@ -18,25 +25,6 @@ from stream.core.validate_context import (
     join,
 )
 
-# In the order messages list them; the same sets as stream.core.ast.*_OPS.
-VALUE_OPERATORS = (
-    "eq",
-    "ne",
-    "in",
-    "not_in",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "between",
-    "exists",
-    "contains",
-    "starts_with",
-    "ends_with",
-    "matches",
-)
-NUMERIC_OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "between")
-STAGE_OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte")
 _ORDERING = frozenset({"gt", "gte", "lt", "lte"})
 _TEXT_ONLY = frozenset({"starts_with", "ends_with", "matches"})
 _SCALAR_TEXT = "text, a number, true or false"

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from stream.core.ast import (
     NUMERIC_OPS,
     STAGE_OPS,
+    VALUE_OPERATORS,
     Aggregate,
     AggregateKind,
     All,
@@ -138,22 +139,7 @@ PROPERTY_VALUES: dict[str, st.SearchStrategy[Any]] = {
         st.fixed_dictionaries({}, optional={"src": st.sampled_from(["ad", "AD", "email", None])}),
     ),
 }
-VALUE_OPS = (
-    "eq",
-    "ne",
-    "in",
-    "not_in",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "between",
-    "exists",
-    "contains",
-    "starts_with",
-    "ends_with",
-    "matches",
-)
+VALUE_OPS = VALUE_OPERATORS
 
 
 @st.composite
