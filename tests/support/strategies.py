@@ -45,7 +45,7 @@ from stream.core.ast import (
 )
 from tests.support import DAY, HOUR, MINUTE, pred, us
 
-for _name, _examples in (("ci", 400), ("dev", 60), ("thorough", 5000)):
+for _name, _examples in (("ci", 300), ("dev", 60), ("thorough", 5000)):
     settings.register_profile(
         _name,
         max_examples=_examples,
