@@ -235,4 +235,15 @@ def distinct_key(value: Any) -> str:
         return "s:" + value
     if isinstance(value, bool):
         return "b:1" if value else "b:0"
-    return "j:" + orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    return "j:" + orjson.dumps(_integral(value), option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _integral(value: Any) -> Any:
+    """Whole floats as ints, also inside lists and objects, so 1.0 and 1 serialise alike."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    return value

@@ -127,3 +127,13 @@ def test_resolve(obj: dict[str, Any], path: tuple[str, ...], expected: Any) -> N
 )
 def test_distinct_keys_follow_type_aware_equality(a: Any, b: Any, same: bool) -> None:
     assert (distinct_key(a) == distinct_key(b)) is same
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [({"a": 1}, {"a": 1.0}, True), ([1, 2], [1.0, 2], True), ([1], [True], False)],
+)
+def test_distinct_keys_of_objects_and_lists_follow_type_aware_equality(
+    a: Any, b: Any, same: bool
+) -> None:
+    assert (distinct_key(a) == distinct_key(b)) is same
