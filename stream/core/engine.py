@@ -53,7 +53,10 @@ class Engine:
         self.plan: Plan = compile_rules(rules)
         self.rules_version = rules.version_hash
         self.horizon_us = horizon_us
-        self._empty_feeds = [spec.empty_factory() for spec in self.plan.feeds]
+        self._empty_feeds = [spec.empty() for spec in self.plan.feeds]
+        self._unshared_feeds = [
+            (i, spec) for i, spec in enumerate(self.plan.feeds) if not spec.shared_empty
+        ]
         self._born_true = self._true_for_nobody()
         self._seed_memo: dict[tuple[Any, ...], list[int]] = {}
         self._feeds_for_type = {
@@ -69,7 +72,10 @@ class Engine:
     # --- state -----------------------------------------------------------------------------
 
     def new_state(self, contact_id: str) -> ContactState:
-        return ContactState(contact_id, [make() for make in self._empty_feeds])
+        feeds = self._empty_feeds.copy()
+        for i, spec in self._unshared_feeds:
+            feeds[i] = spec.empty()
+        return ContactState(contact_id, feeds)
 
     def encode(self, state: ContactState) -> bytes:
         if state.now is not None:

@@ -98,19 +98,28 @@ class Feed:
         self.cap = max(self.cap, math.floor(operand) + 1)
 
     def empty(self) -> Any:
-        return self.empty_factory()()
+        """This feed's data for a contact with no events.
 
-    def empty_factory(self) -> Callable[[], Any]:
-        """What makes this feed's data for a contact with no events."""
+        A window starts as the shared empty tuple, which every reader treats as a window
+        with no entries; `add` swaps in a list. Most contacts never feed most windows, and
+        a million contacts' empty lists cost hundreds of MB and their allocation time.
+        """
         if self.within is not None:
-            return windows.SumWindow if self.kind in ("sum", "avg") else list
-        return _ALL_TIME_EMPTY[self.kind]
+            return ()
+        return _ALL_TIME_EMPTY[self.kind]()
+
+    @property
+    def shared_empty(self) -> bool:
+        """Whether `empty()` is immutable, so that every contact may share one."""
+        return self.within is not None or self.kind in ("count", "min", "max")
 
     def add(self, data: Any, t: int, value: Any, now: int) -> Any:
         """Record one counted event at `t` (already <= now); returns the (new) data."""
         if self.within is not None:
             if t <= now - self.within:
                 return data
+            if type(data) is tuple:  # the shared empty window of `empty()`
+                data = windows.SumWindow() if self.kind in ("sum", "avg") else []
             if self.kind == "distinct":
                 windows.insert_latest(data, t, value)
                 return data

@@ -124,6 +124,8 @@ def agg_count(entries: list[Entry]) -> Any:
 def agg_sum(entries: list[Entry]) -> Any:
     if isinstance(entries, SumWindow):
         return entries.total()
+    if not entries:
+        return 0  # as an empty SumWindow says
     return math.fsum(v for _, v in entries)
 
 
