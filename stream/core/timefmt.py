@@ -28,15 +28,18 @@ def _day_prefix(day: int) -> str:
     return (EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
 
 
+# Ready-made pieces: a change message formats its instant, and string formatting with
+# width specs costs several times more than joining these.
+_TWO_DIGITS = [f"{i:02d}" for i in range(60)]
+_MILLIS = ["Z"] + [f".{i:03d}Z" for i in range(1, 1000)]
+
+
 def format_ts(us: int) -> str:
     """Format microseconds as RFC 3339 UTC with `Z`; fractions only when non-zero."""
     day, rest = divmod(us, DAY)
     seconds, fraction = divmod(rest, SECOND)
-    hours, seconds = divmod(seconds, 3600)
     minutes, seconds = divmod(seconds, 60)
-    base = f"{_day_prefix(day)}{hours:02d}:{minutes:02d}:{seconds:02d}"
-    if fraction == 0:
-        return base + "Z"
-    if fraction % 1000 == 0:
-        return f"{base}.{fraction // 1000:03d}Z"
-    return f"{base}.{fraction:06d}Z"
+    hours, minutes = divmod(minutes, 60)
+    tail = _MILLIS[fraction // 1000] if fraction % 1000 == 0 else f".{fraction:06d}Z"
+    two = _TWO_DIGITS
+    return _day_prefix(day) + two[hours] + ":" + two[minutes] + ":" + two[seconds] + tail
