@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import orjson
@@ -30,7 +31,7 @@ PARTITIONS = 6
 
 @pytest.mark.xfail(
     strict=False,
-    reason="intermittent (2 of 5 runs): right after a rebalance a worker was handed a "
+    reason="intermittent (3 of 6 runs): right after a rebalance a worker was handed a "
     "partition whose committed offset was ahead of the table state it restored, and Faust "
     "skipped input offsets (logged 'offsets a..b were not delivered'); see docs/worker.md",
 )
@@ -59,7 +60,12 @@ def test_join_and_leave_mid_stream(kafka_bootstrap: str, unique_name: str, tmp_p
         workers.append(worker("c").start())  # a third joins
         wait_for(lambda: handled() >= len(lines) * 0.6, timeout=120, what="60% handled")
         workers[0].stop()  # one leaves
-        wait_for(lambda: handled() >= len(lines), timeout=180, what="the whole stream handled")
+        last, since = -1, time.monotonic()
+        while (done := handled()) < len(lines):  # give up once progress stops, not after 180 s
+            if done != last:
+                last, since = done, time.monotonic()
+            assert time.monotonic() - since < 30, f"stuck at {done} of {len(lines)} events"
+            time.sleep(0.1)
         records = read_topic(
             kafka_bootstrap,
             names.changes,
