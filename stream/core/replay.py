@@ -11,8 +11,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from stream.core.ast import RuleSet
 from stream.core.engine import DEFAULT_HORIZON, Change, Engine
 from stream.core.events import Event, decode_event, event_from_object
@@ -137,7 +135,3 @@ def replay_objects(
     if until_us is not None:
         changes.extend(replayer.advance(until_us))
     return changes
-
-
-def encode_change(change: Change) -> bytes:
-    return orjson.dumps(change)

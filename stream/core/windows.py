@@ -26,11 +26,6 @@ def in_window(t: int, now: int, within: int) -> bool:
     return now - within < t <= now
 
 
-def expires_at(t: int, within: int) -> int:
-    """The instant an event at `t` leaves a `within` window."""
-    return t + within
-
-
 def prune(entries: list[Entry], now: int, within: int) -> None:
     """Drop the entries that are out of the window at `now` (they never count again)."""
     if isinstance(entries, SumWindow):
