@@ -59,15 +59,18 @@ class Sink:
 
     async def commit(self, partition: int, effects: Effects, writes: Writes) -> None:
         """Make a batch read from `partition` durable: its outputs, then its table writes."""
-        if self._app.in_transaction:
-            await self._transact(
+        transact = self._app.in_transaction
+        if transact:
+            results = await self._transact(
                 partition, [*self._outputs(effects), *self._changelog(partition, writes)]
             )
         else:
             await self._send(self._outputs(effects))
-            if writes:
-                await self._send(self._changelog(partition, writes))
+            results = await self._send(self._changelog(partition, writes)) if writes else []
         self._apply_locally(partition, writes)
+        # Only once the writes are in the local store: a store whose persisted offset is ahead
+        # of its contents is taken as up to date by Faust's recovery and never catches up.
+        self._persisted(results, on_commit=transact)
 
     def _outputs(self, effects: Effects) -> list[Message]:
         topics = self._topics
@@ -96,16 +99,16 @@ class Sink:
         changelog = self._topics.changelog
         return [(changelog, key, value, partition, None) for key, value in writes]
 
-    async def _send(self, messages: list[Message]) -> None:
+    async def _send(self, messages: list[Message]) -> list[Any]:
         """At-least-once: send and wait for every acknowledgement."""
         producer = self._app.producer
         pending = [
             await producer.send(topic, key, value, partition, None, headers)
             for topic, key, value, partition, headers in messages
         ]
-        self._persisted(await _all(pending), on_commit=False)
+        return await _all(pending)
 
-    async def _transact(self, partition: int, messages: list[Message]) -> None:
+    async def _transact(self, partition: int, messages: list[Message]) -> list[Any]:
         """Exactly-once: every message of a batch in the partition's open transaction.
 
         Faust commits a partition's transaction from a timer, concurrently with the agent,
@@ -123,7 +126,7 @@ class Sink:
                 await txp.send(topic, value, key=key, partition=p, headers=headers)
                 for topic, key, value, p, headers in messages
             ]
-            self._persisted(await _all(pending), on_commit=True)
+            return await _all(pending)
 
     def _persisted(self, results: list[Any], *, on_commit: bool) -> None:
         """Tell the store how far the changelog is written, so a restart reads only the rest."""
