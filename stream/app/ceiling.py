@@ -14,6 +14,8 @@ from typing import Any
 import faust
 import orjson
 
+from stream.app.run import faust_worker
+
 
 def main(broker: str, topic: str, group: str, status_file: str) -> None:
     """Consume `topic` from the start as group `group`, decoding every value, until stopped."""
@@ -43,7 +45,7 @@ def main(broker: str, topic: str, group: str, status_file: str) -> None:
         status.write_bytes(orjson.dumps({"decoded": seen[0]}))
 
     app.timer(0.5, name="report")(report)
-    faust.Worker(app, loglevel="warning", quiet=True).execute_from_commandline()
+    faust_worker(app, "warning").execute_from_commandline()
 
 
 if __name__ == "__main__":
