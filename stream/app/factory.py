@@ -6,8 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-import faust
-
+from stream.app.faustfix import App
 from stream.app.sink import TopicNames
 from stream.settings import Settings
 
@@ -40,7 +39,7 @@ def instance_id(settings: Settings) -> str:
 def create_app(settings: Settings) -> WorkerApp:
     """Build the Faust app for `settings` (nothing connects until the worker starts)."""
     partitions = settings.partitions
-    app = faust.App(
+    app = App(
         settings.app_id,
         broker=settings.broker,
         store=settings.store,

@@ -9,13 +9,15 @@ With exactly-once, a batch's outputs and writes all go in its partition's transa
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from stream.app.codecs import Headers, encode_change, encode_dead_letter
+from aiokafka.structs import TopicPartition
+
+from stream.app.batches import Message, send_batched
+from stream.app.codecs import encode_change, encode_dead_letter
 from stream.app.processor import Effects
 from stream.app.store import PartitionStore
 
@@ -36,7 +38,6 @@ def wall_us() -> int:
     return time.time_ns() // 1000
 
 
-Message = tuple[str, bytes | None, bytes | None, int | None, Headers | None]
 Writes = Sequence[tuple[bytes, bytes | None]]
 
 
@@ -66,11 +67,11 @@ class Sink:
             )
         else:
             await self._send(self._outputs(effects))
-            results = await self._send(self._changelog(partition, writes)) if writes else []
+            results = await self._send(self._changelog(partition, writes))
         self._apply_locally(partition, writes)
         # Only once the writes are in the local store: a store whose persisted offset is ahead
         # of its contents is taken as up to date by Faust's recovery and never catches up.
-        self._persisted(results, on_commit=transact)
+        self._persisted(partition, results, on_commit=transact)
 
     def _outputs(self, effects: Effects) -> list[Message]:
         topics = self._topics
@@ -99,16 +100,13 @@ class Sink:
         changelog = self._topics.changelog
         return [(changelog, key, value, partition, None) for key, value in writes]
 
-    async def _send(self, messages: list[Message]) -> list[Any]:
+    async def _send(self, messages: list[Message]) -> dict[TopicPartition, int]:
         """At-least-once: send and wait for every acknowledgement."""
-        producer = self._app.producer
-        pending = [
-            await producer.send(topic, key, value, partition, None, headers)
-            for topic, key, value, partition, headers in messages
-        ]
-        return await _all(pending)
+        if not messages:
+            return {}
+        return await send_batched(self._app.producer._ensure_producer(), messages)
 
-    async def _transact(self, partition: int, messages: list[Message]) -> list[Any]:
+    async def _transact(self, partition: int, messages: list[Message]) -> dict[TopicPartition, int]:
         """Exactly-once: every message of a batch in the partition's open transaction.
 
         Faust commits a partition's transaction from a timer, concurrently with the agent,
@@ -122,25 +120,20 @@ class Sink:
         producer = app.producer
         txp = producer._transaction_producers[tid]
         async with producer._trn_locks[tid]:
-            pending = [
-                await txp.send(topic, value, key=key, partition=p, headers=headers)
-                for topic, key, value, p, headers in messages
-            ]
-            return await _all(pending)
+            return await send_batched(txp, messages)
 
-    def _persisted(self, results: list[Any], *, on_commit: bool) -> None:
+    def _persisted(
+        self, partition: int, results: dict[TopicPartition, int], *, on_commit: bool
+    ) -> None:
         """Tell the store how far the changelog is written, so a restart reads only the rest."""
-        changelog = self._topics.changelog
-        last = [r for r in results if r.topic == changelog]
-        if not last:
+        tp = TopicPartition(self._topics.changelog, partition)
+        offset = results.get(tp)
+        if offset is None:
             return
-        meta = last[-1]
         if on_commit:
-            self._app.tables.persist_offset_on_commit(
-                self._table.data, meta.topic_partition, meta.offset
-            )
+            self._app.tables.persist_offset_on_commit(self._table.data, tp, offset)
         else:
-            self._table.data.set_persisted_offset(meta.topic_partition, meta.offset)
+            self._table.data.set_persisted_offset(tp, offset)
 
     def _apply_locally(self, partition: int, writes: Writes) -> None:
         # Only after the broker acknowledged them: the local store must never hold what the
@@ -148,10 +141,3 @@ class Sink:
         put = self._store.put
         for key, value in writes:
             put(partition, key, value)
-
-
-async def _all(pending: list[Awaitable[Any]]) -> list[Any]:
-    """Wait for every send; the first failure propagates (and crashes the worker)."""
-    if not pending:
-        return []
-    return list(await asyncio.gather(*pending))
