@@ -90,6 +90,7 @@ class Runtime:
             )
         async with self.lock:
             await self.declare()
+            done: list[tuple[Partition, Effects]] = []
             for number, records in by_partition.items():
                 part = self.partition(number)
                 effects = Effects()
@@ -100,7 +101,8 @@ class Runtime:
                 now = part.now(self.clock)
                 if now is not None:
                     part.sweep(now, effects)
-                await self._flush(part, effects)
+                done.append((part, effects))
+            await self._flush(done)
             metrics.add(metrics.EVENTS_IN, len(events))
         self._maybe_status()
 
@@ -121,7 +123,7 @@ class Runtime:
                     continue
                 effects = Effects()
                 part.sweep(now, effects)
-                await self._flush(part, effects)
+                await self._flush([(part, effects)])
         self._maybe_status()
 
     def _owned(self) -> list[int]:
@@ -130,10 +132,11 @@ class Runtime:
             tp.partition for tp in self.wapp.app.assignor.assigned_actives() if tp.topic == topic
         )
 
-    async def _flush(self, part: Partition, effects: Effects) -> None:
-        await self.sink.commit(part.partition, effects, part.take_writes())
-        metrics.add(metrics.CHANGES_OUT, len(effects.changes))
-        metrics.add(metrics.DEAD_LETTERS_OUT, len(effects.dead_letters))
+    async def _flush(self, done: list[tuple[Partition, Effects]]) -> None:
+        await self.sink.commit([(part.partition, e, part.take_writes()) for part, e in done])
+        for _, effects in done:
+            metrics.add(metrics.CHANGES_OUT, len(effects.changes))
+            metrics.add(metrics.DEAD_LETTERS_OUT, len(effects.dead_letters))
 
     async def revoke(self, revoked: Iterable[Any]) -> None:
         """Forget partitions another worker may now own; they are reloaded if they return."""

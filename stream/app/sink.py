@@ -9,6 +9,7 @@ With exactly-once, a batch's outputs and writes all go in its partition's transa
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ def wall_us() -> int:
 
 
 Writes = Sequence[tuple[bytes, bytes | None]]
+PartitionBatch = tuple[int, Effects, Writes]  # input partition, what it caused, table writes
 
 
 class Sink:
@@ -58,20 +60,29 @@ class Sink:
         self._topics = topics
         self._source = source
 
-    async def commit(self, partition: int, effects: Effects, writes: Writes) -> None:
-        """Make a batch read from `partition` durable: its outputs, then its table writes."""
+    async def commit(self, batches: Sequence[PartitionBatch]) -> None:
+        """Make batches read from several partitions durable: all their outputs, then all
+        their table writes, each step in one round of record batches rather than one per
+        partition."""
         transact = self._app.in_transaction
         if transact:
-            results = await self._transact(
-                partition, [*self._outputs(effects), *self._changelog(partition, writes)]
+            # One transaction per input partition; they are independent, so send them at once.
+            sent = await asyncio.gather(
+                *(
+                    self._transact(p, [*self._outputs(e), *self._changelog(p, w)])
+                    for p, e, w in batches
+                )
             )
+            results = {tp: offset for found in sent for tp, offset in found.items()}
         else:
-            await self._send(self._outputs(effects))
-            results = await self._send(self._changelog(partition, writes))
-        self._apply_locally(partition, writes)
-        # Only once the writes are in the local store: a store whose persisted offset is ahead
-        # of its contents is taken as up to date by Faust's recovery and never catches up.
-        self._persisted(partition, results, on_commit=transact)
+            await self._send([m for _, effects, _ in batches for m in self._outputs(effects)])
+            results = await self._send([m for p, _, w in batches for m in self._changelog(p, w)])
+        for partition, _, writes in batches:
+            self._apply_locally(partition, writes)
+            # Only once the writes are in the local store: a store whose persisted offset is
+            # ahead of its contents is taken as up to date by Faust's recovery and never
+            # catches up.
+            self._persisted(partition, results, on_commit=transact)
 
     def _outputs(self, effects: Effects) -> list[Message]:
         topics = self._topics
