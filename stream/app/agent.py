@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import orjson
 
 from stream.app.factory import WorkerApp
 from stream.app.processor import Effects, Partition, Policy, Record
-from stream.app.sink import Sink, wall_us
+from stream.app.sink import PartitionBatch, Sink, wall_us
 from stream.app.store import FaustStore
 from stream.core.engine import Engine
 from stream.ops import metrics
@@ -55,6 +55,8 @@ class Runtime:
         self.status_path = status_path
         self._declared = False
         self._status_at = 0.0
+        # The previous batch's flush, still in flight while the next batch is applied.
+        self._flushing: asyncio.Task[None] | None = None
         # False from a revocation until Faust has restored the table for the new assignment:
         # a Partition loaded before that would start from an empty store.
         self.restored = False
@@ -80,8 +82,15 @@ class Runtime:
                 await topic.maybe_declare()
             self._declared = True
 
-    async def process(self, events: Sequence[Any]) -> None:
-        """Apply one batch of Faust events; returns once everything it caused is durable."""
+    async def process(
+        self, events: Sequence[Any], on_durable: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Apply one batch of Faust events; `on_durable` runs once everything it caused is.
+
+        The batch is made durable in the background while the caller takes and applies the
+        next one; batches become durable (and are acknowledged) strictly in order, and at
+        most one is in flight while another is applied.
+        """
         by_partition: dict[int, list[Record]] = defaultdict(list)
         for event in events:
             message = event.message
@@ -102,9 +111,18 @@ class Runtime:
                 if now is not None:
                     part.sweep(now, effects)
                 done.append((part, effects))
-            await self._flush(done)
+            # The writes are taken now, before the next batch changes any cached state.
+            batches = [(part.partition, e, part.take_writes()) for part, e in done]
+            await self.settle()
+            self._flushing = asyncio.create_task(self._flush(batches, on_durable))
             metrics.add(metrics.EVENTS_IN, len(events))
         self._maybe_status()
+
+    async def settle(self) -> None:
+        """Wait until the batch in flight is durable; its failure is raised here."""
+        flushing, self._flushing = self._flushing, None
+        if flushing is not None:
+            await flushing
 
     async def tick(self) -> None:
         """Load newly owned partitions; with the wall clock, fire their due deadlines."""
@@ -113,6 +131,7 @@ class Runtime:
             return
         async with self.lock:
             await self.declare()
+            await self.settle()
             for number in self._owned():
                 part = self.partition(number)  # restores an idle partition's deadlines too
                 if self.policy.clock != "wall":
@@ -123,7 +142,7 @@ class Runtime:
                     continue
                 effects = Effects()
                 part.sweep(now, effects)
-                await self._flush([(part, effects)])
+                await self._flush([(part.partition, effects, part.take_writes())])
         self._maybe_status()
 
     def _owned(self) -> list[int]:
@@ -132,9 +151,15 @@ class Runtime:
             tp.partition for tp in self.wapp.app.assignor.assigned_actives() if tp.topic == topic
         )
 
-    async def _flush(self, done: list[tuple[Partition, Effects]]) -> None:
-        await self.sink.commit([(part.partition, e, part.take_writes()) for part, e in done])
-        for _, effects in done:
+    async def _flush(
+        self,
+        batches: Sequence[PartitionBatch],
+        on_durable: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        await self.sink.commit(batches)
+        if on_durable is not None:
+            await on_durable()
+        for _, effects, _ in batches:
             metrics.add(metrics.CHANGES_OUT, len(effects.changes))
             metrics.add(metrics.DEAD_LETTERS_OUT, len(effects.dead_letters))
 
@@ -142,6 +167,7 @@ class Runtime:
         """Forget partitions another worker may now own; they are reloaded if they return."""
         self.restored = False
         async with self.lock:
+            await self.settle()  # acknowledge what is durable before Faust commits offsets
             topic = self.wapp.topics.events
             for tp in revoked:
                 if tp.topic == topic:
@@ -189,10 +215,16 @@ def install(wapp: WorkerApp, runtime: Runtime, batch_size: int, batch_wait_s: fl
     async def segments(stream: Any) -> None:
         # noack_take, not take_events: take_events acks the batch in a `finally`, so a batch
         # cancelled mid-way (shutdown, rebalance) would be committed without being applied.
-        async for events in stream.noack_take(batch_size, within=batch_wait_s):
-            await runtime.process(events)
-            for event in events:
-                await stream.ack(event)
+        try:
+            async for events in stream.noack_take(batch_size, within=batch_wait_s):
+
+                async def acknowledge(batch: Sequence[Any] = events) -> None:
+                    for event in batch:
+                        await stream.ack(event)
+
+                await runtime.process(events, acknowledge)
+        finally:
+            await runtime.settle()
 
     app.agent(wapp.events, name="segments")(segments)
 

@@ -285,12 +285,16 @@ class Partition:
                 "offsets": self.offsets,
             }
             writes.append((keys.meta_key(self.partition), orjson.dumps(meta)))
+        written = self._dirty
         self._index_adds = set()
         self._index_dels = set()
         self._dirty = set()
         self._meta_dirty = False
         if len(cache) > self.cache_size:
-            for contact in list(cache)[: len(cache) - self.cache_size // 2]:
+            # Never the states just written: they reach the local store only when their
+            # flush completes, and the next batch is applied meanwhile (agent.Runtime).
+            excess = len(cache) - self.cache_size // 2
+            for contact in [c for c in cache if c not in written][:excess]:
                 del cache[contact]
                 applied.pop(contact, None)
         return writes
