@@ -83,6 +83,13 @@ def _opt(name: str, env: str, help: str, **kwargs: Any) -> Callable[[F], F]:
     type=click.IntRange(min=1),
 )
 @_opt(
+    "--standby-replicas",
+    "SEGSTREAM_STANDBY_REPLICAS",
+    "Warm copies of each table partition kept by other workers of the group, so a "
+    "rebalance promotes one instead of restoring from the changelog.  [default: 1]",
+    type=click.IntRange(min=0),
+)
+@_opt(
     "--web-port",
     "SEGSTREAM_WEB_PORT",
     "Faust web server port; 0 turns it off.  [default: 0]",
