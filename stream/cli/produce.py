@@ -13,6 +13,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from stream.app.admin import ensure_topics
+from stream.cli.options import broker_option, setting_option
 from stream.settings import Settings
 
 
@@ -71,20 +72,8 @@ async def produce_lines(
 
 @click.command("produce")
 @click.argument("file", type=click.File("rb"))
-@click.option(
-    "--broker",
-    envvar="SEGSTREAM_BROKER",
-    show_envvar=True,
-    default=None,
-    help="Kafka bootstrap URL.  [default: kafka://127.0.0.1:9092]",
-)
-@click.option(
-    "--topic",
-    envvar="SEGSTREAM_EVENTS_TOPIC",
-    show_envvar=True,
-    default=None,
-    help="Topic to send to.  [default: contact-events]",
-)
+@broker_option()
+@setting_option("--topic", "SEGSTREAM_EVENTS_TOPIC", "Topic to send to.  [default: contact-events]")
 @click.option(
     "--partitions",
     envvar="SEGSTREAM_PARTITIONS",

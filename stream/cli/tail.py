@@ -11,6 +11,7 @@ import click
 import orjson
 from aiokafka import AIOKafkaConsumer
 
+from stream.cli.options import broker_option, setting_option
 from stream.settings import Settings
 
 
@@ -72,20 +73,8 @@ async def follow(
     show_default=True,
     help="Start at the oldest change still on the topic, or only show new ones.",
 )
-@click.option(
-    "--broker",
-    envvar="SEGSTREAM_BROKER",
-    show_envvar=True,
-    default=None,
-    help="Kafka bootstrap URL.  [default: kafka://127.0.0.1:9092]",
-)
-@click.option(
-    "--topic",
-    envvar="SEGSTREAM_CHANGES_TOPIC",
-    show_envvar=True,
-    default=None,
-    help="Changes topic.  [default: segment-changes]",
-)
+@broker_option()
+@setting_option("--topic", "SEGSTREAM_CHANGES_TOPIC", "Changes topic.  [default: segment-changes]")
 def command(
     segment: str | None,
     contact: str | None,

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
+from stream.cli.options import broker_option, setting_option
 from stream.core.loader import load_file
 from stream.errors import DefinitionError
 from stream.settings import Settings
 
 EXIT_RULES = 2
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _opt(name: str, env: str, help: str, **kwargs: Any) -> Callable[[F], F]:
-    return click.option(name, envvar=env, show_envvar=True, default=None, help=help, **kwargs)
+_opt = setting_option
 
 
 @click.command("worker")
@@ -28,11 +24,7 @@ def _opt(name: str, env: str, help: str, **kwargs: Any) -> Callable[[F], F]:
     "Segment definition file (YAML or JSON).",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
 )
-@_opt(
-    "--broker",
-    "SEGSTREAM_BROKER",
-    "Kafka bootstrap URL, kafka://host:port.  [default: kafka://127.0.0.1:9092]",
-)
+@broker_option()
 @_opt(
     "--partitions",
     "SEGSTREAM_PARTITIONS",
