@@ -25,7 +25,9 @@ DAY = 86_400 * SECOND
 
 @lru_cache(maxsize=512)
 def _day_prefix(day: int) -> str:
-    return (EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
+    date = EPOCH + timedelta(days=day)
+    # Not strftime("%Y"): it drops the leading zeros of years before 1000.
+    return f"{date.year:04d}-{date.month:02d}-{date.day:02d}T"
 
 
 # Ready-made pieces: a change message formats its instant, and string formatting with

@@ -15,6 +15,8 @@ from stream.core.timefmt import format_ts, parse_ts
         ("2026-11-20T10:00:00.250Z", "2026-11-20T10:00:00.250Z"),
         ("2026-11-20T10:00:00.000001Z", "2026-11-20T10:00:00.000001Z"),
         ("2026-11-20t10:00:00z", "2026-11-20T10:00:00Z"),
+        ("0999-12-31T23:59:59Z", "0999-12-31T23:59:59Z"),  # four-digit years, always
+        ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z"),
     ],
 )
 def test_round_trip(text: str, canonical: str) -> None:
