@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 from aiokafka.structs import ConsumerRecord
 
 from stream.core.generate import generate
@@ -133,11 +132,6 @@ def test_kill_9_loses_nothing(kafka_bootstrap: str, unique_name: str, tmp_path: 
     assert kept == by_contact(expected)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="faust-streaming EOS: after a kill -9 the group's committed input offset was seen "
-    "ahead of the committed changelog state, losing the events between (docs/worker.md)",
-)
 def test_kill_9_exactly_once_read_committed_sees_each_change_once(
     kafka_bootstrap: str, unique_name: str, tmp_path: Path
 ) -> None:

@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import orjson
-import pytest
 
 from stream.core.generate import generate
 from stream.core.loader import load_file
@@ -29,12 +28,6 @@ RULES = Path(__file__).resolve().parents[1] / "e2e" / "rules" / "funnel.yaml"
 PARTITIONS = 6
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="intermittent (3 of 6 runs): right after a rebalance a worker was handed a "
-    "partition whose committed offset was ahead of the table state it restored, and Faust "
-    "skipped input offsets (logged 'offsets a..b were not delivered'); see docs/worker.md",
-)
 def test_join_and_leave_mid_stream(kafka_bootstrap: str, unique_name: str, tmp_path: Path) -> None:
     events = [orjson.dumps(e) for e in generate(1500, 15000, seed=9, days=60.0)]
     last = max(parse_ts(orjson.loads(line)["timestamp"]) for line in events)
