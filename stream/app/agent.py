@@ -13,7 +13,7 @@ import os
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 
@@ -26,9 +26,25 @@ from stream.ops import metrics
 
 log = logging.getLogger(__name__)
 
+EXIT_FAILED = 70  # the worker stopped itself after an unexpected error (EX_SOFTWARE)
 TICK_SECONDS = 0.2  # deadlines fire within this (plus a batch) of their instant
 STATUS_EVERY_S = 0.5
 YIELD_EVERY = 200  # events applied between two returns to the event loop
+
+
+def stop_now(what: str) -> NoReturn:
+    """Stop the process at once, as kill -9 would, after logging the current exception.
+
+    An unexpected error (a bug, or the broker refusing writes past every retry) must not
+    let Faust carry on: it restarts a failed agent but acks and commits the events it
+    consumed meanwhile without the agent seeing them (docs/worker.md), a loss. Stopping
+    before any further commit leaves every unapplied event to be read again by the restarted
+    worker, as after a crash. Bad input never gets here: it is dead-lettered.
+    """
+    log.critical("%s; stopping the worker (exit %d) so that nothing is lost", what, EXIT_FAILED,
+                 exc_info=True)  # fmt: skip
+    logging.shutdown()
+    os._exit(EXIT_FAILED)
 
 
 class Runtime:
@@ -43,6 +59,7 @@ class Runtime:
         source: str,
         status_path: Path | None = None,
         clock: Callable[[], int] = wall_us,
+        fail: Callable[[str], None] = stop_now,
     ) -> None:
         self.wapp = wapp
         self.engine = engine
@@ -52,6 +69,7 @@ class Runtime:
         self.partitions: dict[int, Partition] = {}
         self.lock = asyncio.Lock()
         self.clock = clock
+        self.fail = fail  # called inside `except` on an unexpected error; stop_now by default
         self.status_path = status_path
         self._declared = False
         self._status_at = 0.0
@@ -156,9 +174,15 @@ class Runtime:
         batches: Sequence[PartitionBatch],
         on_durable: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        await self.sink.commit(batches)
-        if on_durable is not None:
-            await on_durable()
+        try:
+            await self.sink.commit(batches)
+            if on_durable is not None:
+                await on_durable()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.fail("making a batch durable failed")
+            raise
         for _, effects, _ in batches:
             metrics.add(metrics.CHANGES_OUT, len(effects.changes))
             metrics.add(metrics.DEAD_LETTERS_OUT, len(effects.dead_letters))
@@ -223,13 +247,20 @@ def install(wapp: WorkerApp, runtime: Runtime, batch_size: int, batch_wait_s: fl
                         await stream.ack(event)
 
                 await runtime.process(events, acknowledge)
-        finally:
+        except asyncio.CancelledError:  # a rebalance or shutdown: ack what became durable
             await runtime.settle()
+            raise
+        except Exception:
+            runtime.fail("applying a batch failed")
+        await runtime.settle()
 
     app.agent(wapp.events, name="segments")(segments)
 
     async def tick() -> None:
-        await runtime.tick()
+        try:
+            await runtime.tick()
+        except Exception:
+            runtime.fail("firing deadlines failed")
 
     app.timer(TICK_SECONDS, name="deadlines")(tick)
 
