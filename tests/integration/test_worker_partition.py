@@ -23,7 +23,7 @@ from stream.core.loader import load_file
 from stream.core.replay import replay_lines
 from tests.e2e.harness import by_contact, drop_repeats
 
-RULES = load_file(Path(__file__).resolve().parents[1] / "e2e" / "rules" / "funnel.yaml")
+RULES = load_file(Path(__file__).resolve().parents[2] / "stream" / "examples" / "segments.yaml")
 LINES = [orjson.dumps(e) for e in generate(25, 400, seed=4, days=40.0)]
 EXPECTED = by_contact(replay_lines(RULES, LINES))
 RECORDS = [

@@ -24,7 +24,7 @@ from tests.e2e.harness import (
     read_topic,
 )
 
-RULES = Path(__file__).resolve().parents[1] / "e2e" / "rules" / "funnel.yaml"
+RULES = Path(__file__).resolve().parents[2] / "stream" / "examples" / "segments.yaml"
 PARTITIONS = 6
 
 
