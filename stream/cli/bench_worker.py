@@ -27,26 +27,11 @@ from stream.app.admin import ensure_topics
 from stream.cli.bench import bench
 from stream.cli.produce import contact_key, produce_lines
 from stream.core.timefmt import format_ts
+from stream.ops.status import handled_in, read_status
 from stream.settings import Settings
 
 EXAMPLE_RULES = Path(__file__).resolve().parent.parent / "examples" / "segments.yaml"
 READY_TIMEOUT_S = 120.0
-
-
-def _read_status(path: Path) -> dict[str, Any] | None:
-    try:
-        status: dict[str, Any] = orjson.loads(path.read_bytes())
-    except (FileNotFoundError, orjson.JSONDecodeError):
-        return None
-    return status
-
-
-def _handled(path: Path) -> int:
-    status = _read_status(path) or {"partitions": {}}
-    return sum(
-        sum(v for k, v in p["counts"].items() if k != "rekeyed")
-        for p in status["partitions"].values()
-    )
 
 
 def _wait(predicate: Callable[[], bool], timeout: float, what: str, proc: Any) -> float:
@@ -121,7 +106,7 @@ def ceiling(bootstrap: str, broker: str, lines: list[bytes], partitions: int, wo
     )
 
     def decoded() -> int:
-        found = _read_status(status)
+        found = read_status(status)
         return int(found["decoded"]) if found else 0
 
     try:
@@ -142,7 +127,9 @@ def throughput(
     try:
         first = time.time()
         asyncio.run(produce_lines(bootstrap, events, lines))
-        handled_at = _wait(lambda: _handled(status) >= len(lines), 3600, "the worker", proc)
+        handled_at = _wait(
+            lambda: handled_in(read_status(status)) >= len(lines), 3600, "the worker", proc
+        )
         count, last = asyncio.run(_last_change_at(bootstrap, changes))
     finally:
         _stop(proc)

@@ -22,6 +22,7 @@ from stream.cli.tail import describe, follow
 from stream.core.generate import generate
 from stream.ops.broker import DevBroker, default_data_dir
 from stream.ops.probe import answers_metadata
+from stream.ops.status import handled_in, read_status
 from stream.settings import Settings
 
 READY_TIMEOUT_S = 120.0
@@ -59,18 +60,10 @@ class DemoWorker:
             self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
 
     def status(self) -> dict[str, Any] | None:
-        try:
-            status: dict[str, Any] = orjson.loads(self.status_file.read_bytes())
-        except (FileNotFoundError, orjson.JSONDecodeError):
-            return None
-        return status
+        return read_status(self.status_file)
 
     def handled(self) -> int:
-        status = self.status() or {"partitions": {}}
-        return sum(
-            sum(v for k, v in p["counts"].items() if k != "rekeyed")
-            for p in status["partitions"].values()
-        )
+        return handled_in(self.status())
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S

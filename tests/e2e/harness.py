@@ -21,6 +21,7 @@ from aiokafka.structs import ConsumerRecord
 
 from stream.cli.produce import produce_lines
 from stream.core.timefmt import format_ts
+from stream.ops.status import read_status
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 90.0
@@ -108,11 +109,7 @@ class WorkerProcess:
         return status
 
     def status(self) -> dict[str, Any] | None:
-        try:
-            status: dict[str, Any] = orjson.loads(self.status_path.read_bytes())
-        except (FileNotFoundError, orjson.JSONDecodeError):
-            return None
-        return status
+        return read_status(self.status_path)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

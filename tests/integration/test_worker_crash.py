@@ -20,6 +20,7 @@ from stream.core.generate import generate
 from stream.core.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
+from stream.ops.status import handled_in
 from stream.testing.waiting import wait_for
 from tests.e2e.harness import (
     Names,
@@ -27,7 +28,6 @@ from tests.e2e.harness import (
     by_contact,
     changes_of,
     closing_events,
-    counts_total,
     drop_repeats,
     produce,
     read_topic,
@@ -39,11 +39,6 @@ PARTITIONS = 4
 KILLS = 3
 
 
-def _handled(status: dict[str, Any] | None) -> int:
-    c = counts_total([status])
-    return c.get("applied", 0) + c.get("duplicate", 0) + c.get("dead_lettered", 0)
-
-
 def _stream(total: int) -> list[bytes]:
     events = [orjson.dumps(e) for e in generate(total // 10, total, seed=3, days=60.0)]
     last = max(parse_ts(orjson.loads(line)["timestamp"]) for line in events)
@@ -53,7 +48,7 @@ def _stream(total: int) -> list[bytes]:
 def _wait_all_handled(worker: WorkerProcess, total: int, stall_s: float = 30.0) -> None:
     """Wait until the worker handled `total` events; give up when it stops making progress."""
     last, since = -1, time.monotonic()
-    while (handled := _handled(worker.status())) < total:
+    while (handled := handled_in(worker.status())) < total:
         if handled != last:
             last, since = handled, time.monotonic()
         assert time.monotonic() - since < stall_s, f"stuck at {handled} of {total} events"
@@ -95,7 +90,7 @@ def _crash_run(
         # Somewhere in the next stretch of the stream, at a moment the status does not show.
         target = len(lines) * (kill + rng.uniform(0.3, 0.9)) / (KILLS + 1)
         wait_for(
-            lambda target=target: _handled(worker.status()) >= target,
+            lambda target=target: handled_in(worker.status()) >= target,
             timeout=120,
             interval=0.01,
             what=f"{target:.0f} events handled",

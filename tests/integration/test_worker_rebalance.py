@@ -11,6 +11,7 @@ from stream.core.generate import generate
 from stream.core.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
+from stream.ops.status import handled
 from stream.testing.waiting import wait_for
 from tests.e2e.harness import (
     Names,
@@ -44,17 +45,17 @@ def test_join_and_leave_mid_stream(kafka_bootstrap: str, unique_name: str, tmp_p
 
     workers = [worker("a").start(), worker("b").start()]
 
-    def handled() -> int:
-        c = counts_total(w.status() for w in workers)
-        return c.get("applied", 0) + c.get("duplicate", 0) + c.get("dead_lettered", 0)
+    def handled_so_far() -> int:
+        return handled(counts_total(w.status() for w in workers))
 
     try:
-        wait_for(lambda: handled() >= len(lines) * 0.3, timeout=120, what="30% handled")
+        wait_for(lambda: handled_so_far() >= len(lines) * 0.3, timeout=120, what="30% handled")
         workers.append(worker("c").start())  # a third joins
-        wait_for(lambda: handled() >= len(lines) * 0.6, timeout=120, what="60% handled")
+        wait_for(lambda: handled_so_far() >= len(lines) * 0.6, timeout=120, what="60% handled")
         workers[0].stop()  # one leaves
         last, since = -1, time.monotonic()
-        while (done := handled()) < len(lines):  # give up once progress stops, not after 180 s
+        # Give up once progress stops, not after 180 s.
+        while (done := handled_so_far()) < len(lines):
             if done != last:
                 last, since = done, time.monotonic()
             assert time.monotonic() - since < 30, f"stuck at {done} of {len(lines)} events"

@@ -12,6 +12,7 @@ from stream.core.generate import generate
 from stream.core.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
+from stream.ops.status import handled_in
 from stream.testing.waiting import wait_for
 from tests.e2e.harness import (
     Names,
@@ -19,18 +20,12 @@ from tests.e2e.harness import (
     by_contact,
     changes_of,
     closing_events,
-    counts_total,
     produce,
     read_topic,
 )
 
 EXAMPLE_RULES = Path(__file__).resolve().parents[2] / "stream" / "examples" / "segments.yaml"
 PARTITIONS = 3
-
-
-def _handled(status: dict[str, Any] | None) -> int:
-    c = counts_total([status])
-    return c.get("applied", 0) + c.get("duplicate", 0) + c.get("dead_lettered", 0)
 
 
 def _pending(status: dict[str, Any]) -> dict[str, int]:
@@ -54,7 +49,7 @@ def test_restart_restores_state_and_deadlines(
     worker.start()
     worker.wait_ready()
     stopped = wait_for(
-        lambda: _handled(s := worker.status()) == len(first) and s, timeout=90, what="first half"
+        lambda: handled_in(s := worker.status()) == len(first) and s, timeout=90, what="first half"
     )
     worker.stop()
     pending = _pending(stopped)
@@ -70,7 +65,7 @@ def test_restart_restores_state_and_deadlines(
     took = time.monotonic() - started
     print(f"restart to restored partitions: {took:.1f} s")
     assert _pending(restored) == pending  # the deadline index came back from the changelog
-    assert _handled(restored) == len(first)  # nothing was reprocessed
+    assert handled_in(restored) == len(first)  # nothing was reprocessed
 
     produce(kafka_bootstrap, names.events, second, PARTITIONS)
     try:
