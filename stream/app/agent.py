@@ -41,8 +41,8 @@ def stop_now(what: str) -> NoReturn:
     before any further commit leaves every unapplied event to be read again by the restarted
     worker, as after a crash. Bad input never gets here: it is dead-lettered.
     """
-    log.critical("%s; stopping the worker (exit %d) so that nothing is lost", what, EXIT_FAILED,
-                 exc_info=True)  # fmt: skip
+    message = "%s; stopping the worker (exit %d) so that nothing is lost"
+    log.critical(message, what, EXIT_FAILED, exc_info=True)
     logging.shutdown()
     os._exit(EXIT_FAILED)
 

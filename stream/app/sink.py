@@ -113,8 +113,6 @@ class Sink:
 
     async def _send(self, messages: list[Message]) -> dict[TopicPartition, int]:
         """At-least-once: send and wait for every acknowledgement."""
-        if not messages:
-            return {}
         return await send_batched(self._app.producer._ensure_producer(), messages)
 
     async def _transact(self, partition: int, messages: list[Message]) -> dict[TopicPartition, int]:

@@ -14,30 +14,31 @@ from stream.errors import DefinitionError
 from stream.settings import Settings
 
 EXIT_RULES = 2
-_opt = setting_option
 
 
 @click.command("worker")
-@_opt(
+@setting_option(
     "--rules",
     "SEGSTREAM_RULES_FILE",
     "Segment definition file (YAML or JSON).",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
 )
 @broker_option()
-@_opt(
+@setting_option(
     "--partitions",
     "SEGSTREAM_PARTITIONS",
     "Partitions of the topics the worker creates.  [default: 8]",
     type=click.IntRange(min=1),
 )
-@_opt(
+@setting_option(
     "--state-dir",
     "SEGSTREAM_STATE_DIR",
     "Directory of the local table state.",
     type=click.Path(file_okay=False, path_type=Path),
 )
-@_opt("--store", "SEGSTREAM_STORE", "Table store: rocksdb:// or memory://.  [default: rocksdb://]")
+@setting_option(
+    "--store", "SEGSTREAM_STORE", "Table store: rocksdb:// or memory://.  [default: rocksdb://]"
+)
 @click.option(
     "--exactly-once/--at-least-once",
     "exactly_once",
@@ -47,47 +48,53 @@ _opt = setting_option
     help="Kafka transactions: a read_committed consumer sees every change once. "
     " [default: at-least-once]",
 )
-@_opt(
+@setting_option(
     "--clock",
     "SEGSTREAM_CLOCK",
     "wall (live: later of event time and wall clock) or event "
     "(event time only, as segstream replay).  [default: wall]",
     type=click.Choice(["wall", "event"]),
 )
-@_opt("--events-topic", "SEGSTREAM_EVENTS_TOPIC", "Input topic.  [default: contact-events]")
-@_opt("--changes-topic", "SEGSTREAM_CHANGES_TOPIC", "Output topic.  [default: segment-changes]")
-@_opt("--dlq-topic", "SEGSTREAM_DLQ_TOPIC", "Dead-letter topic.  [default: contact-events-dlq]")
-@_opt(
+@setting_option(
+    "--events-topic", "SEGSTREAM_EVENTS_TOPIC", "Input topic.  [default: contact-events]"
+)
+@setting_option(
+    "--changes-topic", "SEGSTREAM_CHANGES_TOPIC", "Output topic.  [default: segment-changes]"
+)
+@setting_option(
+    "--dlq-topic", "SEGSTREAM_DLQ_TOPIC", "Dead-letter topic.  [default: contact-events-dlq]"
+)
+@setting_option(
     "--app-id",
     "SEGSTREAM_APP_ID",
     "Worker group id (consumer group, table names).  [default: segstream]",
 )
-@_opt(
+@setting_option(
     "--key-mismatch",
     "SEGSTREAM_KEY_MISMATCH",
     "A message keyed with another contact id: dead-letter or repartition.  [default: dead-letter]",
     type=click.Choice(["dead-letter", "repartition"]),
 )
-@_opt(
+@setting_option(
     "--batch-size",
     "SEGSTREAM_BATCH_SIZE",
     "Most events between two durable writes.  [default: 2000]",
     type=click.IntRange(min=1),
 )
-@_opt(
+@setting_option(
     "--standby-replicas",
     "SEGSTREAM_STANDBY_REPLICAS",
     "Warm copies of each table partition kept by other workers of the group, so a "
     "rebalance promotes one instead of restoring from the changelog.  [default: 1]",
     type=click.IntRange(min=0),
 )
-@_opt(
+@setting_option(
     "--web-port",
     "SEGSTREAM_WEB_PORT",
     "Faust web server port; 0 turns it off.  [default: 0]",
     type=click.IntRange(min=0),
 )
-@_opt(
+@setting_option(
     "--status-file",
     "SEGSTREAM_STATUS_FILE",
     "Write per-partition clocks and counters here as JSON, twice a second.",
