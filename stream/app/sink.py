@@ -20,7 +20,7 @@ from aiokafka.structs import TopicPartition
 from stream.app.batches import Message, send_batched
 from stream.app.codecs import encode_change, encode_dead_letter
 from stream.app.processor import Effects
-from stream.app.store import PartitionStore
+from stream.app.store import PartitionStore, Writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,6 @@ def wall_us() -> int:
     return time.time_ns() // 1000
 
 
-Writes = Sequence[tuple[bytes, bytes | None]]
 PartitionBatch = tuple[int, Effects, Writes]  # input partition, what it caused, table writes
 
 
@@ -147,6 +146,4 @@ class Sink:
     def _apply_locally(self, partition: int, writes: Writes) -> None:
         # Only after the broker acknowledged them: the local store must never hold what the
         # changelog may lack, or a restart here and a restore elsewhere would disagree.
-        put = self._store.put
-        for key, value in writes:
-            put(partition, key, value)
+        self._store.write(partition, writes)

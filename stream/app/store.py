@@ -7,8 +7,12 @@ per partition itself and sends the changelog records itself (`stream.app.sink`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
+
+import rocksdict
+
+Writes = Sequence[tuple[bytes, bytes | None]]  # (key, value), value None to delete
 
 
 class PartitionStore(Protocol):
@@ -16,8 +20,8 @@ class PartitionStore(Protocol):
 
     def get(self, partition: int, key: bytes) -> bytes | None: ...
 
-    def put(self, partition: int, key: bytes, value: bytes | None) -> None:
-        """Set a key, or delete it when `value` is None."""
+    def write(self, partition: int, writes: Writes) -> None:
+        """Set each key in order, or delete it when its value is None."""
 
     def scan(self, partition: int, prefix: bytes) -> Iterator[bytes]:
         """Keys starting with `prefix`, in byte order."""
@@ -32,12 +36,13 @@ class MemoryStore:
     def get(self, partition: int, key: bytes) -> bytes | None:
         return self.data.get(partition, {}).get(key)
 
-    def put(self, partition: int, key: bytes, value: bytes | None) -> None:
+    def write(self, partition: int, writes: Writes) -> None:
         part = self.data.setdefault(partition, {})
-        if value is None:
-            part.pop(key, None)
-        else:
-            part[key] = value
+        for key, value in writes:
+            if value is None:
+                part.pop(key, None)
+            else:
+                part[key] = value
 
     def scan(self, partition: int, prefix: bytes) -> Iterator[bytes]:
         return iter(sorted(k for k in self.data.get(partition, {}) if k.startswith(prefix)))
@@ -61,22 +66,27 @@ class FaustStore:
         found: bytes | None = self._store.data.get(key)
         return found
 
-    def put(self, partition: int, key: bytes, value: bytes | None) -> None:
+    def write(self, partition: int, writes: Writes) -> None:
         store = self._store
         if self._rocksdb:
-            db = store._db_for_partition(partition)
+            # One RocksDB write batch. Faust's key-to-partition cache (`_key_index`) is left
+            # alone: it only serves Faust's own lookups by key, which the worker never makes,
+            # and keeping it costs a lock per key.
+            batch = rocksdict.WriteBatch(raw_mode=True)
+            for key, value in writes:
+                if value is None:
+                    batch.delete(key)
+                else:
+                    batch.put(key, value)
+            store._db_for_partition(partition).write(batch)
+            return
+        for key, value in writes:
             if value is None:
-                db.delete(key)
-                store._key_index.pop(key, None)
+                store.data.pop(key, None)
+                store._key_partition.pop(key, None)
             else:
-                db.put(key, value)
-                store._key_index[key] = partition
-        elif value is None:
-            store.data.pop(key, None)
-            store._key_partition.pop(key, None)
-        else:
-            store.data[key] = value
-            store._key_partition[key] = partition
+                store.data[key] = value
+                store._key_partition[key] = partition
 
     def scan(self, partition: int, prefix: bytes) -> Iterator[bytes]:
         if self._rocksdb:

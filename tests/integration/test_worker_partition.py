@@ -62,12 +62,10 @@ def _run(batches: list[int], crashes: list[tuple[int, int]]) -> list[dict[str, A
             continue
         published.extend(effects.changes)
         if point is not None:  # crash after publishing and `point` table writes
-            for key, value in writes[: min(point, len(writes))]:
-                store.put(0, key, value)
+            store.write(0, writes[: min(point, len(writes))])
             part = Partition(0, engine, store, Policy(clock="event"))
             continue
-        for key, value in writes:
-            store.put(0, key, value)
+        store.write(0, writes)
         committed += len(batch)
     return published
 
