@@ -1,7 +1,9 @@
 """A bare Faust agent that only decodes events: the ceiling Faust itself allows, for benches.
 
-Run as `python -m stream.app.ceiling BROKER TOPIC GROUP STATUS_FILE`; it writes how many
-events it decoded to STATUS_FILE twice a second.
+Run as `python -m stream.app.ceiling BROKER TOPIC GROUP STATUS_FILE [patched]`; it writes how
+many events it decoded to STATUS_FILE twice a second. With `patched` the agent runs on the
+worker's own Faust app class (`stream.app.faustfix.App`, with its direct hand-off of fetched
+records) and garbage-collector setting: what is left of the worker's cost is then its own.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from typing import Any
 import faust
 import orjson
 
-from stream.app.run import faust_worker
+from stream.app import faustfix
+from stream.app.run import faust_worker, tune_gc
 
 
-def main(broker: str, topic: str, group: str, status_file: str) -> None:
+def main(broker: str, topic: str, group: str, status_file: str, variant: str = "stock") -> None:
     """Consume `topic` from the start as group `group`, decoding every value, until stopped."""
-    app = faust.App(
+    patched = variant == "patched"
+    if patched:
+        tune_gc()
+    app = (faustfix.App if patched else faust.App)(
         group,
         broker=broker,
         store="memory://",
@@ -49,4 +55,4 @@ def main(broker: str, topic: str, group: str, status_file: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:6])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import shutil
 from pathlib import Path
@@ -16,6 +17,9 @@ from stream.app.processor import Policy
 from stream.core.ast import RuleSet
 from stream.core.engine import Engine
 from stream.settings import Settings
+
+# Objects allocated between two young-generation collections (CPython's default: 700).
+YOUNG_GC_THRESHOLD = 50_000
 
 
 def policy_for(settings: Settings) -> Policy:
@@ -60,7 +64,21 @@ def run_worker(
     names = [topics.events, topics.repartition, topics.changes, topics.dead_letters]
     asyncio.run(ensure_topics(settings.bootstrap_servers(), names, settings.partitions))
     logging.getLogger("stream").setLevel(loglevel.upper())
+    tune_gc()
     faust_worker(runtime.wapp.app, loglevel).execute_from_commandline()
+
+
+def tune_gc() -> None:
+    """Collect cyclic garbage less often than CPython's default.
+
+    Every event allocates a few dozen short-lived objects, so the default young-generation
+    threshold runs a collection every few events, and every tenth of those also walks the
+    older generation, which holds the cached contact states. With 50,000 the worker's
+    backfill ran about 10% faster in `segstream bench worker`; reference counting still
+    frees nearly everything at once, so memory stays the same.
+    """
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_GC_THRESHOLD, middle, old)
 
 
 def faust_worker(app: faust.App, loglevel: str) -> faust.Worker:
