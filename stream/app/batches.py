@@ -49,13 +49,15 @@ async def send_batched(
         tp = TopicPartition(topic, partition)
         batch, count = producer.create_batch(), 0
         for _, key, value, _, headers in records:
-            record = {"key": key, "value": value, "timestamp": None, "headers": headers or []}
-            if batch.append(**record) is None:
+            if batch.append(key=key, value=value, timestamp=None, headers=headers or []) is None:
                 # Full: send it and start the next batch with this record.
                 future = await producer.send_batch(batch, topic, partition=partition)
                 sent.append((tp, count, future))
                 batch, count = producer.create_batch(), 0
-                if batch.append(**record) is None:
+                if (
+                    batch.append(key=key, value=value, timestamp=None, headers=headers or [])
+                    is None
+                ):
                     raise RecordTooLarge(f"a record for {topic} does not fit in a record batch")
             count += 1
         sent.append((tp, count, await producer.send_batch(batch, topic, partition=partition)))
@@ -69,10 +71,20 @@ async def send_batched(
 
 async def _partitioner(producer: AIOKafkaProducer, topic: str) -> Callable[[bytes | None], int]:
     """How `producer.send` picks a partition for a key of `topic` (murmur2 of the key bytes),
-    with the topic's partitions looked up once rather than per record."""
+    with the topic's partitions looked up once per call of `send_batched`, not per record."""
     await producer.client._wait_on_metadata(topic)
     metadata = producer.client.cluster
     every = list(metadata.partitions_for_topic(topic))
     available = list(metadata.available_partitions_for_topic(topic))
     partitioner = producer._partitioner
-    return lambda key: int(partitioner(key, every, available))
+    chosen: dict[bytes, int] = {}  # a contact's changes share its key: hash it once
+
+    def choose(key: bytes | None) -> int:
+        if key is None:  # spread at random, as `send` does
+            return int(partitioner(key, every, available))
+        found = chosen.get(key)
+        if found is None:
+            found = chosen[key] = int(partitioner(key, every, available))
+        return found
+
+    return choose
