@@ -53,13 +53,18 @@ def encode_state(state: ContactState, plan: Plan) -> bytes:
     """Serialise a contact's state; feeds are named by their stable keys."""
     feeds: dict[str, Any] = {}
     for spec, data in zip(plan.feeds, state.feeds, strict=True):
-        if spec.within is not None:
-            if data:
+        # Only feeds that differ from their empty form (`FeedSpec.empty`) are written.
+        kind = spec.kind
+        if spec.within is not None or kind == "count":
+            if data:  # an empty window, or a count of 0
                 feeds[spec.key] = data
-        elif spec.kind == "distinct":
+        elif kind in ("min", "max"):
+            if data is not None:  # 0 is a minimum like any other
+                feeds[spec.key] = data
+        elif kind == "distinct":
             if data:
                 feeds[spec.key] = sorted(data)
-        elif data not in (0, None) and data != [0, []]:
+        elif data[0]:  # sum and avg: [events counted, partial sums]
             feeds[spec.key] = data
     body = [
         FORMAT_VERSION,

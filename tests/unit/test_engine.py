@@ -182,3 +182,37 @@ def test_holdout_is_stable_and_close_to_its_share() -> None:
     assert draws == [held_out("abm_lookalikes", f"c-{i}", 0.1) for i in range(100_000)]
     assert abs(sum(draws) / len(draws) - 0.1) < 0.01
     assert not any(held_out("x", f"c-{i}", 0.0) for i in range(1000))
+
+
+@pytest.mark.parametrize(
+    ("aggregate", "amounts", "test"),
+    [
+        ("min", [0, 5], {"lt": 3}),  # the minimum stays 0
+        ("max", [0, -5], {"gt": -1}),  # the maximum stays 0
+        ("min", [0.0, 5], {"lt": 3}),
+    ],
+)
+def test_an_all_time_min_or_max_of_zero_survives_storing_the_state(
+    aggregate: str, amounts: list[float], test: dict[str, float]
+) -> None:
+    # The worker stores each state and reloads it later; a zero must not read back as
+    # "no events yet", or the contact would leave the segment on its next purchase.
+    rules = load_dict(
+        {
+            "version": 1,
+            "segments": [
+                {
+                    "id": "low",
+                    "when": {"event": "purchase", aggregate: {"property": "amount", **test}},
+                }
+            ],
+        }
+    )
+    engine = Engine(rules)
+    replayer = Replayer(engine)
+    got = []
+    for n, amount in enumerate(amounts):
+        e = event(n, T0 + n * DAY, "purchase", properties={"amount": amount})
+        got.extend(replayer.feed(event_from_object(e)))
+        replayer.states["c1"] = engine.decode(engine.encode(replayer.states["c1"]), "c1")
+    assert [(c["segment"], c["change"]) for c in got] == [("low", "entered")]
