@@ -336,4 +336,6 @@ class Engine:
 
     def _forget_old_ids(self, state: ContactState, now: int) -> None:
         horizon = now - self.horizon_us
-        state.recent = {k: t for k, t in state.recent.items() if t > horizon}
+        recent = state.recent
+        if recent and min(recent.values()) <= horizon:  # usually none is old: keep the dict
+            state.recent = {k: t for k, t in recent.items() if t > horizon}
