@@ -3,7 +3,8 @@
 Run as `python -m stream.app.ceiling BROKER TOPIC GROUP STATUS_FILE [patched]`; it writes how
 many events it decoded to STATUS_FILE twice a second. With `patched` the agent runs on the
 worker's own Faust app class (`stream.app.faustfix.App`, with its direct hand-off of fetched
-records) and garbage-collector setting: what is left of the worker's cost is then its own.
+records), stream buffer and garbage-collector setting: what is left of the worker's cost is
+then its own.
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ import faust
 import orjson
 
 from stream.app import faustfix
+from stream.app.factory import STREAM_BUFFER
 from stream.app.run import faust_worker, tune_gc
 
 
 def main(broker: str, topic: str, group: str, status_file: str, variant: str = "stock") -> None:
     """Consume `topic` from the start as group `group`, decoding every value, until stopped."""
     patched = variant == "patched"
+    tuned: dict[str, Any] = {}
     if patched:
         tune_gc()
+        tuned["stream_buffer_maxsize"] = STREAM_BUFFER
     app = (faustfix.App if patched else faust.App)(
         group,
         broker=broker,
@@ -35,6 +39,7 @@ def main(broker: str, topic: str, group: str, status_file: str, variant: str = "
         broker_session_timeout=6.0,
         broker_heartbeat_interval=1.0,
         worker_redirect_stdouts=False,
+        **tuned,
     )
     source = app.topic(topic, key_type=bytes, value_type=bytes, value_serializer="raw")
     seen = [0]

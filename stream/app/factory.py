@@ -12,6 +12,11 @@ from stream.settings import Settings
 
 TABLE = "state"
 RAW = "raw"
+# Events a stream may hold ahead of the agent (Faust's default: 4096). Faust stops fetching
+# a partition whose stream queue is under pressure and fetches again once it drains; with
+# room for only two batches that happened around every batch, and the agent then waited for
+# a fresh fetch. With 10,000 the backfill of 200k events ran at 7.5k events/s, not 4.2k.
+STREAM_BUFFER = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +68,7 @@ def create_app(settings: Settings) -> WorkerApp:
         broker_heartbeat_interval=1.0,
         broker_commit_interval=1.0,
         broker_max_poll_records=max(500, settings.batch_size),
-        stream_buffer_maxsize=max(4096, 2 * settings.batch_size),
+        stream_buffer_maxsize=max(STREAM_BUFFER, 5 * settings.batch_size),
         producer_linger=0.002,
         producer_max_batch_size=256 * 1024,
         consumer_auto_offset_reset="earliest",

@@ -270,7 +270,8 @@ def bench_worker(
     click.echo(f"bare Faust agent, decode only: {top:,.0f} events/s")
     fixed = ceiling(bootstrap, broker, lines, partitions, work, "patched")
     click.echo(
-        f"bare Faust agent on segstream's Faust fast path and GC setting: {fixed:,.0f} events/s"
+        f"bare Faust agent with segstream's Faust fast path, stream buffer and GC setting: "
+        f"{fixed:,.0f} events/s"
     )
     e2e, processing, changes = throughput(bootstrap, broker, lines, rules, partitions, work)
     click.echo(
