@@ -49,15 +49,13 @@ async def send_batched(
         tp = TopicPartition(topic, partition)
         batch, count = producer.create_batch(), 0
         for _, key, value, _, headers in records:
-            if batch.append(key=key, value=value, timestamp=None, headers=headers or []) is None:
+            record = {"key": key, "value": value, "timestamp": None, "headers": headers or []}
+            if batch.append(**record) is None:
                 # Full: send it and start the next batch with this record.
                 future = await producer.send_batch(batch, topic, partition=partition)
                 sent.append((tp, count, future))
                 batch, count = producer.create_batch(), 0
-                if (
-                    batch.append(key=key, value=value, timestamp=None, headers=headers or [])
-                    is None
-                ):
+                if batch.append(**record) is None:
                     raise RecordTooLarge(f"a record for {topic} does not fit in a record batch")
             count += 1
         sent.append((tp, count, await producer.send_batch(batch, topic, partition=partition)))
