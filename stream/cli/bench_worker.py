@@ -1,9 +1,10 @@
 """`segstream bench worker`: the worker's end-to-end throughput and latency on a real broker.
 
 Four runs on fresh topics: a bare Faust agent that only decodes (the ceiling Faust allows),
-the same agent on the worker's Faust fast path (so the worker's own cost shows), the worker
-backfilling the stream as fast as it can (`--clock event`), and the worker in live mode fed
-at half that rate (event-to-change latency as a consumer sees it).
+the same agent with the worker's Faust fast path, stream buffer and GC setting (so the
+worker's own cost shows), the worker backfilling the stream as fast as it can (`--clock
+event`), and the worker in live mode fed at half that rate (event-to-change latency as a
+consumer sees it).
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def ceiling(
     """Events/s of a bare Faust agent decoding the stream (steady state, topic pre-filled).
 
     `variant` "stock" is faust-streaming as released; "patched" runs the agent with the
-    worker's own Faust fast path and GC setting (see `stream.app.ceiling`).
+    worker's own Faust fast path, stream buffer and GC setting (see `stream.app.ceiling`).
     """
     run = f"ceiling-{variant}-{os.getpid()}-{int(time.time())}"
     topic = f"bench-{run}-events"
