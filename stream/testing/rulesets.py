@@ -1,4 +1,4 @@
-"""Synthetic definition files: a wide rule set of many segments for benchmarks."""
+"""Synthetic definition files for benchmarks: a wide rule set, and the smallest one."""
 
 from __future__ import annotations
 
@@ -8,6 +8,18 @@ from typing import Any
 from stream.core.generate import INDUSTRIES, PAGES
 
 WINDOWS = ["1d", "7d", "14d", "30d", "90d"]
+
+
+def minimal_rules() -> dict[str, Any]:
+    """One segment on one top-level trait: replay's per-event cost with next to no rules.
+
+    Every event still pays for decoding, validation, its contact's state, the duplicate
+    check and the clock, so no useful rule set runs much faster.
+    """
+    return {
+        "version": 1,
+        "segments": [{"id": "c_level", "when": {"trait": "seniority", "eq": "c_level"}}],
+    }
 
 
 def wide_rules(segments: int = 100, seed: int = 7) -> dict[str, Any]:
