@@ -53,7 +53,7 @@ def encode_state(state: ContactState, plan: Plan) -> bytes:
     """Serialise a contact's state; feeds are named by their stable keys."""
     feeds: dict[str, Any] = {}
     for spec, data in zip(plan.feeds, state.feeds, strict=True):
-        # Only feeds that differ from their empty form (`FeedSpec.empty`) are written.
+        # Only feeds that differ from their empty form (`feeds.Feed.empty`) are written.
         kind = spec.kind
         if spec.within is not None or kind == "count":
             if data:  # an empty window, or a count of 0
