@@ -26,13 +26,12 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from stream.app.admin import ensure_topics
-from stream.cli.bench import bench
+from stream.cli.bench import EXAMPLE_RULES, bench
 from stream.cli.produce import contact_key, produce_lines
 from stream.core.timefmt import format_ts
 from stream.ops.status import handled_in, read_status
 from stream.settings import Settings
 
-EXAMPLE_RULES = Path(__file__).resolve().parent.parent / "examples" / "segments.yaml"
 READY_TIMEOUT_S = 120.0
 
 
