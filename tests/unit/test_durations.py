@@ -1,13 +1,27 @@
-"""Durations in definition files: `<whole number><s|m|h|d|w>`, positive, at most 100 years."""
+"""Durations: `<whole number><unit>` up to 100 years, as rule windows and as settings take them."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from stream.core.durations import MAX_DURATION, DurationError, is_duration_shape, parse_duration
+from stream.core.durations import (
+    MAX_DURATION,
+    PATTERN,
+    SETTING,
+    WINDOW,
+    DurationError,
+    format_duration,
+    is_duration_shape,
+    parse_duration,
+)
 
+MS = 1_000
 SECOND = 1_000_000
 DAY = 86_400 * SECOND
+WINDOW_RULE = r"invalid duration .*: write a whole number and one unit of s, m, h, d or w, e\.g\. "
+SETTING_RULE = r"invalid duration .*: write a whole number and one unit of ms, s, m, h, d or w, "
 
 
 @pytest.mark.parametrize(
@@ -60,3 +74,79 @@ def test_malformed(text: str) -> None:
 @pytest.mark.parametrize("value", [7, 7.0, None, True, ["7d"]])
 def test_non_text_is_not_a_duration(value: object) -> None:
     assert not is_duration_shape(value)
+
+
+# One grammar, two uses: what each accepts, side by side.
+@pytest.mark.parametrize(
+    ("text", "window", "setting"),
+    [
+        ("90s", 90 * SECOND, 90 * SECOND),
+        ("2w", 14 * DAY, 14 * DAY),
+        ("36525d", MAX_DURATION, MAX_DURATION),
+        ("50ms", WINDOW_RULE, 50 * MS),
+        ("1500ms", WINDOW_RULE, 1500 * MS),
+        ("0ms", WINDOW_RULE, 0),
+        ("0s", "duration '0s' is zero: a window must be longer than that; leave `within` out", 0),
+        ("36526d", r"longer than 100 years \(36525d\); leave `within` out for all time$", None),
+        ("36526d", None, r"^duration '36526d' is longer than 100 years \(36525d\)$"),
+        ("1y", WINDOW_RULE, SETTING_RULE),
+        ("1.5h", WINDOW_RULE, SETTING_RULE),
+        ("5 ms", WINDOW_RULE, SETTING_RULE),
+        ("5MS", WINDOW_RULE, SETTING_RULE),
+        ("5sm", WINDOW_RULE, SETTING_RULE),
+        ("ms", WINDOW_RULE, SETTING_RULE),
+        (" 1h", WINDOW_RULE, SETTING_RULE),  # settings strip the variable's blanks themselves
+    ],
+)
+def test_each_use(text: str, window: int | str | None, setting: int | str | None) -> None:
+    for use, expected in ((WINDOW, window), (SETTING, setting)):
+        if isinstance(expected, int):
+            assert parse_duration(text, use) == expected, use
+        elif isinstance(expected, str):
+            with pytest.raises(DurationError, match=expected):
+                parse_duration(text, use)
+
+
+def test_settings_messages_offer_milliseconds() -> None:
+    with pytest.raises(DurationError) as info:
+        parse_duration("soon", SETTING)
+    assert str(info.value) == (
+        "invalid duration 'soon': write a whole number and one unit of ms, s, m, h, d or w, "
+        "e.g. 50ms, 90s, 15m, 36h, 30d, 2w"
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["1s", "90s", "2w", "500ms", "5ms", "1h30m", "1.5d", "0d", "7 d", "٣d", "", "ms"]
+)
+def test_the_schema_pattern_is_the_window_shape(text: str) -> None:
+    assert (re.fullmatch(PATTERN, text) is not None) == is_duration_shape(text, WINDOW)
+
+
+@pytest.mark.parametrize(
+    ("micros", "text"),
+    [
+        (50 * MS, "50ms"),
+        (1500 * MS, "1500ms"),
+        (90 * SECOND, "90s"),
+        (3600 * SECOND, "1h"),
+        (DAY, "1d"),
+        (14 * DAY, "2w"),
+        (0, "0s"),
+    ],
+)
+def test_format_writes_the_largest_exact_unit(micros: int, text: str) -> None:
+    assert format_duration(micros) == text
+    assert parse_duration(text, SETTING) == micros
+
+
+@pytest.mark.parametrize("micros", [1, 1500, -SECOND])
+def test_format_refuses_what_no_unit_writes(micros: int) -> None:
+    with pytest.raises(DurationError, match="cannot be written as a duration"):
+        format_duration(micros)
+
+
+def test_a_use_without_milliseconds_formats_in_its_own_units() -> None:
+    assert format_duration(7 * DAY, WINDOW) == "1w"
+    with pytest.raises(DurationError):
+        format_duration(50 * MS, WINDOW)
