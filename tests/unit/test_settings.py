@@ -1,4 +1,4 @@
-"""Settings: every field has a variable and a doc, parsing is strict, help shows them all."""
+"""Settings: every field has a variable and a doc, parsing is strict, help and README show them."""
 
 from __future__ import annotations
 
@@ -9,16 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from stream.setting_kinds import parse_bool, parse_timedelta, render_timedelta
 from stream.settings import (
     Settings,
     bootstrap_servers,
-    describe,
+    declared,
+    declared_setting,
     env_names,
-    format_duration,
     help_text,
-    parse_bool,
-    parse_duration,
 )
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_every_field_has_a_prefixed_variable_and_a_one_line_doc() -> None:
@@ -26,6 +27,8 @@ def test_every_field_has_a_prefixed_variable_and_a_one_line_doc() -> None:
         assert f.metadata["env"] == "SEGSTREAM_" + f.name.upper()
         doc = f.metadata["doc"]
         assert doc and "\n" not in doc and doc.endswith(".")
+        # The `--help` block prints each doc on one line, after six spaces.
+        assert len(doc) <= 90, f"{f.name}: keep the doc to one short line"
 
 
 def test_defaults_without_environment() -> None:
@@ -43,6 +46,7 @@ def test_defaults_without_environment() -> None:
     assert s.clock == "wall"
     assert s.dedupe_horizon == timedelta(hours=24)
     assert s.rules_file is None
+    assert s.status_file is None
 
 
 def test_environment_is_parsed_and_overrides_win() -> None:
@@ -54,6 +58,7 @@ def test_environment_is_parsed_and_overrides_win() -> None:
         "SEGSTREAM_STATE_DIR": "/var/lib/segstream",
         "SEGSTREAM_RULES_FILE": "/rules/segments.yaml",
         "SEGSTREAM_CLOCK": "event",
+        "SEGSTREAM_STATUS_FILE": "/run/segstream/status.json",
     }
     s = Settings.from_env(env, partitions=5)
     assert s.broker == "kafka://10.0.0.1:9092"
@@ -63,6 +68,19 @@ def test_environment_is_parsed_and_overrides_win() -> None:
     assert s.state_dir == Path("/var/lib/segstream")
     assert s.rules_file == Path("/rules/segments.yaml")
     assert s.clock == "event"
+    assert s.status_file == Path("/run/segstream/status.json")
+
+
+def test_durations_take_the_definition_files_units_and_milliseconds() -> None:
+    env = {
+        "SEGSTREAM_DEDUPE_HORIZON": "2w",  # rejected before the two grammars were one
+        "SEGSTREAM_BATCH_WAIT": "0ms",
+        "SEGSTREAM_FUTURE_TOLERANCE": " 90s ",
+    }
+    s = Settings.from_env(env)
+    assert s.dedupe_horizon == timedelta(weeks=2)
+    assert s.batch_wait == timedelta(0)
+    assert s.future_tolerance == timedelta(seconds=90)
 
 
 def test_settings_are_frozen() -> None:
@@ -79,7 +97,8 @@ def test_settings_are_frozen() -> None:
         ("SEGSTREAM_CLOCK", "sundial", "not one of wall, event"),
         ("SEGSTREAM_STORE", "redis://", "rocksdb:// or memory://"),
         ("SEGSTREAM_EXACTLY_ONCE", "maybe", "write true or false"),
-        ("SEGSTREAM_DEDUPE_HORIZON", "a day", "not a duration"),
+        ("SEGSTREAM_DEDUPE_HORIZON", "a day", "invalid duration"),
+        ("SEGSTREAM_BATCH_WAIT", "36526d", "longer than 100 years"),
         ("SEGSTREAM_STANDBY_REPLICAS", "-1", "must not be negative"),
     ],
 )
@@ -95,7 +114,13 @@ def test_unknown_override_is_rejected() -> None:
 
 
 def test_as_env_round_trips() -> None:
-    s = Settings.from_env({}, exactly_once=True, future_tolerance=timedelta(minutes=90))
+    s = Settings.from_env(
+        {},
+        exactly_once=True,
+        future_tolerance=timedelta(minutes=90),
+        dedupe_horizon=timedelta(weeks=3),
+        status_file=Path("/tmp/status.json"),
+    )
     assert Settings.from_env(s.as_env()) == s
     assert set(s.as_env()) == set(env_names())
 
@@ -108,17 +133,19 @@ def test_as_env_round_trips() -> None:
         ("15m", timedelta(minutes=15)),
         ("1h", timedelta(hours=1)),
         ("90d", timedelta(days=90)),
+        ("2w", timedelta(weeks=2)),
+        ("0s", timedelta(0)),
     ],
 )
 def test_duration_round_trip(text: str, expected: timedelta) -> None:
-    assert parse_duration(text) == expected
-    assert format_duration(expected) == text
+    assert parse_timedelta(text) == expected
+    assert render_timedelta(expected) == text
 
 
-@pytest.mark.parametrize("text", ["", "1", "1w", "-1h", "1.5h", "h"])
+@pytest.mark.parametrize("text", ["", "1", "1y", "-1h", "1.5h", "h", "1 h"])
 def test_bad_durations(text: str) -> None:
-    with pytest.raises(ValueError, match="not a duration"):
-        parse_duration(text)
+    with pytest.raises(ValueError, match="invalid duration"):
+        parse_timedelta(text)
 
 
 @pytest.mark.parametrize(
@@ -147,10 +174,27 @@ def test_help_lists_every_variable_with_its_doc() -> None:
         assert f.metadata["doc"] in text
 
 
-def test_readme_table_lists_every_setting_with_its_default() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    rows = dict(re.findall(r"^\| `(SEGSTREAM_\w+)` \| ([^|]*) \|", readme, re.MULTILINE))
-    assert set(rows) == set(env_names()), "add or remove rows in the README's settings table"
-    for env, default, _ in describe():
-        if env != "SEGSTREAM_STATE_DIR":  # the README shows it relative to ~
-            assert rows[env] == (f"`{default}`" if default else "(none)"), env
+def test_declared_setting_names_a_field() -> None:
+    entry = declared_setting("batch_wait")
+    assert (entry.env, entry.default) == ("SEGSTREAM_BATCH_WAIT", "50ms")
+    with pytest.raises(KeyError, match="no setting 'colour'"):
+        declared_setting("colour")
+
+
+def _readme_rows() -> list[tuple[str, str, str]]:
+    text = README.read_text()
+    section = text[text.index("\n## Settings\n") :]
+    section = section[: section.index("\n## ", 1)]
+    return re.findall(r"^\| `(SEGSTREAM_\w+)` \| ([^|]*) \| ([^|]*) \|$", section, re.MULTILINE)
+
+
+def test_readme_table_is_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's table lists every field in order, with its default and its doc as is."""
+    monkeypatch.setenv("HOME", "/home/someone")
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    expected = [
+        (e.env, f"`{e.default.replace('/home/someone', '~', 1)}`" if e.default else "(none)", e.doc)
+        for e in declared()
+    ]
+    table = "\n".join(f"| `{env}` | {default} | {doc} |" for env, default, doc in expected)
+    assert _readme_rows() == expected, f"make the README's settings table:\n{table}"

@@ -1,0 +1,95 @@
+"""How a setting is written as text: the kinds of values, each with its parser and renderer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from stream.core.durations import SETTING, format_duration, parse_duration
+
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Kind(Generic[T]):
+    """How a setting is written as text: parsed from it, rendered back, named in `--help`.
+
+    `choices` and `minimum` repeat what `parse` accepts, for a command line to show and check.
+    """
+
+    metavar: str
+    parse: Callable[[str], T]
+    render: Callable[[T], str] = str
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+
+
+def parse_bool(text: str) -> bool:
+    """Parse true/false, yes/no, on/off or 1/0."""
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"not a boolean: {text!r} (write true or false)")
+
+
+def parse_timedelta(text: str) -> timedelta:
+    """Parse a setting's duration (`50ms`, `30s`, `15m`, `1h`, `90d`, `2w`, or zero)."""
+    return parse_duration(text.strip(), SETTING) * _MICROSECOND
+
+
+def render_timedelta(value: timedelta) -> str:
+    """Write a duration as `parse_timedelta` reads it, in its largest exact unit."""
+    return format_duration(value // _MICROSECOND, SETTING)
+
+
+def _parse_store(text: str) -> str:
+    if not text.startswith(("rocksdb://", "memory://")):
+        raise ValueError(f"{text!r} is not a store URL (write rocksdb:// or memory://)")
+    return text
+
+
+def _parse_optional_path(text: str) -> Path | None:
+    return Path(text) if text else None
+
+
+def at_least(minimum: int) -> Kind[int]:
+    """A whole number of at least `minimum`."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            need = "must not be negative" if minimum == 0 else f"must be at least {minimum}"
+            raise ValueError(f"{need}: {text!r}")
+        return value
+
+    return Kind("integer", parse, minimum=minimum)
+
+
+def one_of(*choices: str) -> Kind[str]:
+    """One of a few words."""
+
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise ValueError(f"{text!r} is not one of {', '.join(choices)}")
+        return text
+
+    return Kind("text", parse, choices=choices)
+
+
+TEXT: Kind[str] = Kind("text", str)
+BOOL: Kind[bool] = Kind("boolean", parse_bool, lambda v: str(v).lower())
+DURATION: Kind[timedelta] = Kind("duration", parse_timedelta, render_timedelta)
+PATH: Kind[Path] = Kind("path", Path)
+OPTIONAL_PATH: Kind[Path | None] = Kind(
+    "path", _parse_optional_path, lambda v: "" if v is None else str(v)
+)
+STORE_URL: Kind[str] = Kind("text", _parse_store)
