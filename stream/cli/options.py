@@ -1,4 +1,4 @@
-"""Click options shared by the commands: each also read from its SEGSTREAM_* variable."""
+"""Click options made from the `Settings` fields: flag, variable, doc, default and parser."""
 
 from __future__ import annotations
 
@@ -7,17 +7,62 @@ from typing import Any, TypeVar
 
 import click
 
+from stream.setting_kinds import Kind
+from stream.settings import Settings, declared_setting
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def setting_option(name: str, env: str, help: str, **kwargs: Any) -> Callable[[F], F]:
-    """An option whose default comes from `env`, then from `Settings` (None when unset)."""
-    return click.option(name, envvar=env, show_envvar=True, default=None, help=help, **kwargs)
+class SettingType(click.ParamType):
+    """A setting's own parser as a click type, so a flag is read exactly as its variable is."""
+
+    def __init__(self, kind: Kind[Any]) -> None:
+        self.kind = kind
+        self.name = kind.metavar
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return self.kind.parse(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
 
 
-def broker_option() -> Callable[[F], F]:
-    return setting_option(
-        "--broker",
-        "SEGSTREAM_BROKER",
-        "Kafka bootstrap URL, kafka://host:port.  [default: kafka://127.0.0.1:9092]",
+def click_type(kind: Kind[Any]) -> click.ParamType:
+    """The click type of a setting's kind; click's own where it shows the choices or range."""
+    if kind.choices:
+        return click.Choice(kind.choices)
+    if kind.minimum is not None:
+        return click.IntRange(min=kind.minimum)
+    return SettingType(kind)
+
+
+def setting_option(name: str, flag: str | None = None, **kwargs: Any) -> Callable[[F], F]:
+    """An option for the settings field `name`, also read from its variable.
+
+    The command receives it as `name`, None when neither the flag nor the variable is given,
+    so that `settings_from` falls back to the field's default. The flag is `--name-with-dashes`
+    unless given; a boolean field takes a pair such as `--exactly-once/--at-least-once`.
+    `kwargs` go to `click.option`, e.g. a `type` that checks more on the command line.
+    """
+    entry = declared_setting(name)
+    flag = flag or "--" + name.replace("_", "-")
+    shown = entry.default
+    if "/" in flag:
+        on, off = flag.split("/")
+        shown = (on if entry.default == "true" else off).removeprefix("--")
+    else:
+        kwargs.setdefault("type", click_type(entry.kind))
+    help = entry.doc + (f"  [default: {shown}]" if shown else "")
+    return click.option(
+        flag, name, envvar=entry.env, show_envvar=True, default=None, help=help, **kwargs
     )
+
+
+def settings_from(**options: Any) -> Settings:
+    """The settings: options given on the command line, else the environment, else defaults."""
+    try:
+        return Settings.from_env(**{k: v for k, v in options.items() if v is not None})
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None

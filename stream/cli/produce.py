@@ -13,8 +13,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from stream.app.admin import ensure_topics
-from stream.cli.options import broker_option, setting_option
-from stream.settings import Settings
+from stream.cli.options import setting_option, settings_from
 
 
 def contact_key(line: bytes) -> bytes | None:
@@ -72,22 +71,15 @@ async def produce_lines(
 
 @click.command("produce")
 @click.argument("file", type=click.File("rb"))
-@broker_option()
-@setting_option("--topic", "SEGSTREAM_EVENTS_TOPIC", "Topic to send to.  [default: contact-events]")
-@click.option(
-    "--partitions",
-    envvar="SEGSTREAM_PARTITIONS",
-    show_envvar=True,
-    default=None,
-    type=click.IntRange(min=1),
-    help="Partitions if the topic must be created.",
-)
-def command(
-    file: click.utils.LazyFile, broker: str | None, topic: str | None, partitions: int | None
-) -> None:
-    """Send FILE (JSON lines, - for standard input) to the events topic, keyed by contact id."""
-    overrides: dict[str, Any] = {"broker": broker, "events_topic": topic, "partitions": partitions}
-    settings = Settings.from_env(**{k: v for k, v in overrides.items() if v is not None})
+@setting_option("broker")
+@setting_option("events_topic", "--topic")
+@setting_option("partitions")
+def command(file: click.utils.LazyFile, **options: Any) -> None:
+    """Send FILE (JSON lines, - for standard input) to the events topic, keyed by contact id.
+
+    A missing topic is created with the configured partitions.
+    """
+    settings = settings_from(**options)
     started = time.perf_counter()
     sent = asyncio.run(
         produce_lines(

@@ -11,8 +11,7 @@ import click
 import orjson
 from aiokafka import AIOKafkaConsumer
 
-from stream.cli.options import broker_option, setting_option
-from stream.settings import Settings
+from stream.cli.options import setting_option, settings_from
 
 
 def describe(change: dict[str, Any]) -> str:
@@ -73,18 +72,11 @@ async def follow(
     show_default=True,
     help="Start at the oldest change still on the topic, or only show new ones.",
 )
-@broker_option()
-@setting_option("--topic", "SEGSTREAM_CHANGES_TOPIC", "Changes topic.  [default: segment-changes]")
-def command(
-    segment: str | None,
-    contact: str | None,
-    from_beginning: bool,
-    broker: str | None,
-    topic: str | None,
-) -> None:
+@setting_option("broker")
+@setting_option("changes_topic", "--topic")
+def command(segment: str | None, contact: str | None, from_beginning: bool, **options: Any) -> None:
     """Follow segment changes and print one line per change (Ctrl-C to stop)."""
-    overrides: dict[str, Any] = {"broker": broker, "changes_topic": topic}
-    settings = Settings.from_env(**{k: v for k, v in overrides.items() if v is not None})
+    settings = settings_from(**options)
 
     def show(change: dict[str, Any]) -> None:
         if matches(change, segment, contact):
