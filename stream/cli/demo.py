@@ -19,11 +19,11 @@ import orjson
 
 from stream.cli.produce import produce_lines
 from stream.cli.tail import describe, follow
-from stream.core.generate import generate
 from stream.ops.broker import DevBroker, default_data_dir
 from stream.ops.probe import answers_metadata
 from stream.ops.status import handled_in, read_status
 from stream.settings import Settings
+from stream.testing.generate import generate
 
 READY_TIMEOUT_S = 120.0
 QUIET_S = 2.0  # no new change for this long after the last event is handled: done

@@ -7,10 +7,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from stream.core.generate import generate
 from stream.core.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
+from stream.testing.generate import generate
 from tests.e2e.harness import (
     Names,
     WorkerProcess,

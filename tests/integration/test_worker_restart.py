@@ -8,11 +8,11 @@ from typing import Any
 
 import orjson
 
-from stream.core.generate import generate
 from stream.core.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
 from stream.ops.status import handled_in
+from stream.testing.generate import generate
 from stream.testing.waiting import wait_for
 from tests.e2e.harness import (
     Names,

@@ -9,10 +9,10 @@ import pytest
 
 from stream.core.engine import Engine, held_out
 from stream.core.events import event_from_object
-from stream.core.generate import generate
 from stream.core.loader import load_dict, load_file
 from stream.core.replay import Replayer, replay_objects
 from stream.core.timefmt import format_ts, parse_ts
+from stream.testing.generate import generate
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "stream" / "examples" / "segments.yaml"
 DAY = 86_400_000_000

@@ -12,10 +12,10 @@ from hypothesis import event, given, note, settings
 from stream.core.ast import RuleSet, ScoreDef
 from stream.core.engine import Change, Engine
 from stream.core.events import event_from_object
-from stream.core.generate import generate
 from stream.core.loader import load_file
 from stream.core.replay import Replayer, replay_objects
 from stream.core.timefmt import parse_ts
+from stream.testing.generate import generate
 from tests.support import (
     DAY,
     HOUR,
