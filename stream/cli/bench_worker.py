@@ -105,7 +105,7 @@ def ceiling(
     """Events/s of a bare Faust agent decoding the stream (steady state, topic pre-filled).
 
     `variant` "stock" is faust-streaming as released; "patched" runs the agent with the
-    worker's own Faust fast path, stream buffer and GC setting (see `stream.app.ceiling`).
+    worker's own Faust fast path, stream buffer and GC setting (see `stream.bench.ceiling`).
     """
     run = f"ceiling-{variant}-{os.getpid()}-{int(time.time())}"
     topic = f"bench-{run}-events"
@@ -113,7 +113,7 @@ def ceiling(
     status = work / f"{run}.json"
     args = [broker, topic, f"bench-{run}", str(status), variant]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "stream.app.ceiling", *args],
+        [sys.executable, "-m", "stream.bench.ceiling", *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

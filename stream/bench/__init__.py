@@ -1,0 +1,1 @@
+"""Benchmarks behind `segstream bench`: they measure and return figures, the CLI prints them."""
