@@ -14,14 +14,13 @@ from stream.testing.generate import generate
 from tests.e2e.harness import (
     Names,
     WorkerProcess,
-    by_contact,
     changes_of,
     closing_events,
     produce,
     read_topic,
 )
-
-EXAMPLE_RULES = Path(__file__).resolve().parents[2] / "stream" / "examples" / "segments.yaml"
+from tests.support import EXAMPLE_RULES
+from tests.support.changes import by_contact
 
 
 def _stream(partitions: int) -> list[bytes]:

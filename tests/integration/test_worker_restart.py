@@ -17,14 +17,14 @@ from stream.testing.waiting import wait_for
 from tests.e2e.harness import (
     Names,
     WorkerProcess,
-    by_contact,
     changes_of,
     closing_events,
     produce,
     read_topic,
 )
+from tests.support import EXAMPLE_RULES
+from tests.support.changes import by_contact
 
-EXAMPLE_RULES = Path(__file__).resolve().parents[2] / "stream" / "examples" / "segments.yaml"
 PARTITIONS = 3
 
 

@@ -31,10 +31,9 @@ from stream.core.ast import (
 )
 from stream.core.loader import load_dict, load_file, load_text, summary, version_hash
 from stream.errors import DefinitionError
+from tests.support import EXAMPLE_RULES, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "rules"
-EXAMPLE = ROOT / "stream" / "examples" / "segments.yaml"
 DAY = 86_400_000_000
 COUNT_1 = Aggregate("count", Predicate("gte", 1))
 
@@ -77,7 +76,7 @@ ID_RULE = "use 1-64 lowercase letters, digits and underscores"
 
 @pytest.fixture(scope="module")
 def example() -> Any:
-    return load_file(EXAMPLE)
+    return load_file(EXAMPLE_RULES)
 
 
 def test_example_loads(example: Any) -> None:
