@@ -1,0 +1,65 @@
+"""`segstream bench worker`: the worker's end-to-end throughput and latency on a real broker."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+import click
+
+from stream.bench.data import cached_stream, stream_lines
+from stream.bench.worker import ceiling, latency, throughput
+from stream.cli.bench import bench, failures_reported, stream_options, workdir_option
+from stream.settings import Settings
+from stream.testing import EXAMPLE_RULES
+
+
+@bench.command("worker")
+@stream_options(events=1_000_000)
+@click.option(
+    "--rules",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=EXAMPLE_RULES,
+    show_default=True,
+)
+@click.option("--partitions", default=4, show_default=True)
+@click.option("--latency-seconds", default=30.0, show_default=True)
+@workdir_option
+def bench_worker(
+    contacts: int,
+    events: int,
+    seed: int,
+    rules: Path,
+    partitions: int,
+    latency_seconds: float,
+    workdir: str,
+) -> None:
+    """Throughput and latency of the worker on the broker at SEGSTREAM_BROKER."""
+    bootstrap = Settings.from_env().bootstrap_servers()
+    work = Path(workdir)
+    lines = stream_lines(cached_stream(work, contacts, events, seed, click.echo))
+    click.echo(f"{len(lines):,} events, {partitions} partitions, rules {rules}")
+    with failures_reported():
+        top = ceiling(bootstrap, lines, partitions, work)
+        click.echo(f"bare Faust agent, decode only: {top:,.0f} events/s")
+        fixed = ceiling(bootstrap, lines, partitions, work, "patched")
+        click.echo(
+            f"bare Faust agent with segstream's Faust fast path, stream buffer and GC setting: "
+            f"{fixed:,.0f} events/s"
+        )
+        e2e, processing, changes = throughput(bootstrap, lines, rules, partitions, work)
+        click.echo(
+            f"worker, backfill (--clock event): {e2e:,.0f} events/s end to end "
+            f"(first produce to last change), {processing:,.0f} events/s applied, "
+            f"{changes:,} changes; {processing / top:.2f} of the ceiling "
+            f"({processing / fixed:.2f} of the patched agent: the rest is the worker's own work)"
+        )
+        rate = e2e / 2
+        lat = latency(bootstrap, lines, rules, partitions, rate, latency_seconds, work)
+    if len(lat) < 2:
+        raise click.ClickException("too few changes to measure latency")
+    cuts = statistics.quantiles(lat, n=100)
+    click.echo(
+        f"worker, live (--clock wall) at {rate:,.0f} events/s: event-to-change latency "
+        f"p50 {cuts[49] * 1000:.0f} ms, p99 {cuts[98] * 1000:.0f} ms over {len(lat):,} changes"
+    )
