@@ -29,7 +29,7 @@ from stream.core.ast import (
     StageTest,
     Trait,
 )
-from stream.core.loader import load_dict, load_file, load_text, summary, version_hash
+from stream.core.loader import content_digest, load_dict, load_file, load_text, summary
 from stream.errors import DefinitionError
 from tests.support import EXAMPLE_RULES, ROOT
 
@@ -978,8 +978,8 @@ def test_yaml_null_and_merge_keys() -> None:
 def test_version_hash() -> None:
     document = doc(seg({"trait": "plan", "eq": "pro"}, id="pro"))
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    expected = hashlib.sha256(canonical.encode()).hexdigest()[:12]
-    assert version_hash(document) == expected
+    assert content_digest(document) == hashlib.sha256(canonical.encode()).hexdigest()
+    expected = content_digest(document)[:12]
     assert load_dict(document).version_hash == expected
     assert load_file(FIXTURES / "minimal.yaml").version_hash == expected
     other = doc(seg({"trait": "plan", "eq": "team"}, id="pro"))
