@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stream.core import ast, windows
 from stream.core.feeds import Feed, behaviour_extractor, feed_key, score_extractor
+from stream.core.state import ContactState
 from stream.core.values import MISSING, ValueTest, compile_numeric_test, compile_test, resolve
 
-if TYPE_CHECKING:
-    from stream.core.state import ContactState
-
-Evaluator = Callable[["ContactState", int], bool]
+Evaluator = Callable[[ContactState, int], bool]
 LIFECYCLE = ""  # the lifecycle node's key in the dependency order
 
 
