@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from stream.ops.status import handled_in, read_status
+from stream.testing.waiting import wait_for
 
 READY_TIMEOUT_S = 120.0  # a cold worker imports Faust, creates its topics and joins its group
 STOP_TIMEOUT_S = 60.0
@@ -102,16 +103,16 @@ class StatusProcess:
 
         Raise ChildExited if the child ends first, TimeoutError after `timeout` seconds.
         """
-        deadline = time.monotonic() + timeout
-        while not predicate(self.status()):
+
+        def held() -> bool:
+            if predicate(self.status()):
+                return True
             if not self.alive():
                 code = self.proc.returncode if self.proc is not None else None
                 raise ChildExited(f"{what}: the process exited ({code}); see {self.log()}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"gave up waiting for {what} after {timeout:g} s; see {self.log()}"
-                )
-            time.sleep(POLL_S)
+            return False
+
+        wait_for(held, timeout, interval=POLL_S, what=f"{what} (see {self.log()})")
         return time.time()
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> int | None:
