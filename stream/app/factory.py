@@ -15,7 +15,7 @@ RAW = "raw"
 # Events a stream may hold ahead of the agent (Faust's default: 4096). Faust stops fetching
 # a partition whose stream queue is under pressure and fetches again once it drains; with
 # room for only two batches that happened around every batch, and the agent then waited for
-# a fresh fetch. With 10,000 the backfill of 200k events ran at 7.5k events/s, not 4.2k.
+# a fresh fetch. Room for several batches removes the stall (figures: docs/worker.md).
 STREAM_BUFFER = 10_000
 
 

@@ -73,8 +73,8 @@ def tune_gc() -> None:
 
     Every event allocates a few dozen short-lived objects, so the default young-generation
     threshold runs a collection every few events, and every tenth of those also walks the
-    older generation, which holds the cached contact states. With 50,000 the worker's
-    backfill ran about 10% faster in `segstream bench worker`; reference counting still
+    older generation, which holds the cached contact states. A higher threshold makes the
+    backfill measurably faster (docs/worker.md has the figure); reference counting still
     frees nearly everything at once, so memory stays the same.
     """
     _, middle, old = gc.get_threshold()
@@ -86,7 +86,7 @@ def faust_worker(app: faust.App, loglevel: str) -> faust.Worker:
 
     At `warning` or above Faust hangs a spinner on the root logger and sets the root level to
     DEBUG, so every `log.debug` in aiokafka and Faust (one per message sent) builds a log
-    record: about a tenth of the worker's CPU in `segstream bench worker`.
+    record, a sizeable share of the worker's CPU (measured: docs/worker.md, Faust pitfalls).
     """
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     worker.spinner = None

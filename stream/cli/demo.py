@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -19,68 +15,23 @@ import orjson
 
 from stream.cli.produce import produce_lines
 from stream.cli.tail import describe, follow
-from stream.core.generate import generate
 from stream.ops.broker import DevBroker, default_data_dir
 from stream.ops.probe import answers_metadata
-from stream.ops.status import handled_in, read_status
 from stream.settings import Settings
+from stream.testing import EXAMPLE_RULES
+from stream.testing.generate import generate
+from stream.testing.worker import ChildExited, Names, WorkerProcess
 
-READY_TIMEOUT_S = 120.0
 QUIET_S = 2.0  # no new change for this long after the last event is handled: done
 
 
-def example_rules() -> Path:
-    """The example definition file shipped in the package."""
-    return Path(str(files("stream").joinpath("examples/segments.yaml")))
-
-
-class DemoWorker:
-    """A `segstream worker` subprocess on demo topics, with its log and status file."""
-
-    def __init__(self, broker: str, run: str, workdir: Path, partitions: int) -> None:
-        self.changes = f"segstream-demo-{run}-changes"
-        self.events = f"segstream-demo-{run}-events"
-        self.status_file = workdir / "status.json"
-        self.log = workdir / "worker.log"
-        args = [
-            sys.executable, "-m", "stream.cli.worker",
-            "--rules", str(example_rules()),
-            "--broker", broker,
-            "--app-id", f"segstream-demo-{run}",
-            "--events-topic", self.events,
-            "--changes-topic", self.changes,
-            "--dlq-topic", f"segstream-demo-{run}-dlq",
-            "--partitions", str(partitions),
-            "--state-dir", str(workdir / "state"),
-            "--clock", "event",
-            "--status-file", str(self.status_file),
-            "--loglevel", "warning",
-        ]  # fmt: skip
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-
-    def status(self) -> dict[str, Any] | None:
-        return read_status(self.status_file)
-
-    def handled(self) -> int:
-        return handled_in(self.status())
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while self.status() is None:
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                tail = self.log.read_text(errors="replace")[-3000:]
-                raise click.ClickException(f"the worker did not start:\n{tail}")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+def wait_ready(worker: WorkerProcess) -> None:
+    """Wait for the worker to run; if it cannot, end the demo with the tail of its log."""
+    try:
+        worker.wait_ready()
+    except (ChildExited, TimeoutError):
+        tail = worker.log_text()[-3000:]
+        raise click.ClickException(f"the worker did not start:\n{tail}") from None
 
 
 def ensure_broker(settings: Settings) -> tuple[str, DevBroker | None]:
@@ -102,7 +53,7 @@ def ensure_broker(settings: Settings) -> tuple[str, DevBroker | None]:
 
 
 async def _stream_and_show(
-    bootstrap: str, worker: DemoWorker, lines: list[bytes], show: int
+    bootstrap: str, worker: WorkerProcess, lines: list[bytes], show: int
 ) -> list[dict[str, Any]]:
     changes: list[dict[str, Any]] = []
     stop = asyncio.Event()
@@ -124,12 +75,12 @@ async def _stream_and_show(
             if done and time.monotonic() - quiet_since >= QUIET_S:
                 stop.set()
                 return
-            if worker.proc.poll() is not None:
+            if not worker.alive():
                 stop.set()
-                raise click.ClickException(f"the worker stopped; see {worker.log}")
+                raise click.ClickException(f"the worker stopped; see {worker.log()}")
 
-    follower = asyncio.create_task(follow(bootstrap, worker.changes, on_change, stop=stop))
-    await produce_lines(bootstrap, worker.events, lines)
+    follower = asyncio.create_task(follow(bootstrap, worker.names.changes, on_change, stop=stop))
+    await produce_lines(bootstrap, worker.names.events, lines)
     click.echo(f"Produced {len(lines)} events; the worker is applying them:")
     await until_done()
     await follower
@@ -205,10 +156,18 @@ def command(
     run = f"{int(time.time())}-{os.getpid()}"
     try:
         with tempfile.TemporaryDirectory(prefix="segstream-demo-") as tmp:
-            click.echo(f"Starting a worker with {example_rules()} ...")
-            worker = DemoWorker(f"kafka://{bootstrap}", run, Path(tmp), partitions)
+            click.echo(f"Starting a worker with {EXAMPLE_RULES} ...")
+            names = Names(f"segstream-demo-{run}")
+            worker = WorkerProcess(
+                bootstrap,
+                EXAMPLE_RULES,
+                names,
+                Path(tmp),
+                partitions=partitions,
+                loglevel="warning",
+            ).start()
             try:
-                worker.wait_ready()
+                wait_ready(worker)
                 stream = generate(contacts, events, seed=seed, days=days)
                 lines = [orjson.dumps(e) for e in stream]
                 click.echo(f"Worker ready. Streaming {len(lines)} events of {contacts} contacts"
@@ -223,7 +182,7 @@ def command(
         if broker is None or keep_broker:
             click.echo("")
             click.echo(f"See them again: segstream tail --broker kafka://{bootstrap} "
-                       f"--topic {worker.changes}")  # fmt: skip
+                       f"--topic {names.changes}")  # fmt: skip
     finally:
         if broker is not None and not keep_broker:
             broker.stop()

@@ -7,8 +7,8 @@ import sys
 import click
 import orjson
 
-from stream.core.generate import generate as generate_events
 from stream.core.timefmt import parse_ts
+from stream.testing.generate import generate as generate_events
 
 
 @click.command("generate")

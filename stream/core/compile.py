@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stream.core import ast, windows
 from stream.core.feeds import Feed, behaviour_extractor, feed_key, score_extractor
+from stream.core.state import ContactState
 from stream.core.values import MISSING, ValueTest, compile_numeric_test, compile_test, resolve
 
-if TYPE_CHECKING:
-    from stream.core.state import ContactState
-
-Evaluator = Callable[["ContactState", int], bool]
+Evaluator = Callable[[ContactState, int], bool]
 LIFECYCLE = ""  # the lifecycle node's key in the dependency order
 
 
@@ -48,7 +46,6 @@ class TimeLeaf:
 class Plan:
     """Everything the engine needs, computed once per rule set."""
 
-    rules: ast.RuleSet
     feeds: list[Feed] = field(default_factory=list)
     nodes: list[Node] = field(default_factory=list)
     stages: tuple[str, ...] = ()
@@ -61,14 +58,12 @@ class Plan:
     nodes_by_trait: dict[str, tuple[int, ...]] = field(default_factory=dict)
     dependents: list[tuple[int, ...]] = field(default_factory=list)
     leaves_by_feed: dict[int, tuple[int, ...]] = field(default_factory=dict)
-    all_nodes: tuple[int, ...] = ()
 
 
 class _Builder:
     """Walks conditions, registering feeds and recording what each node reads."""
 
     def __init__(self, rules: ast.RuleSet) -> None:
-        self.rules = rules
         self.feeds: list[Feed] = []
         self.feed_index: dict[str, int] = {}
         self.time_leaves: list[TimeLeaf] = []
@@ -260,7 +255,7 @@ def compile_rules(rules: ast.RuleSet) -> Plan:
     depth = _depths(drafts)
     order = sorted(drafts, key=lambda k: (depth[k], k))
     position = {key: i for i, key in enumerate(order)}
-    plan = Plan(rules=rules, feeds=builder.feeds, time_leaves=builder.time_leaves)
+    plan = Plan(feeds=builder.feeds, time_leaves=builder.time_leaves)
     plan.stages = builder.stages
     plan.allow_regress = bool(rules.lifecycle and rules.lifecycle.allow_regress)
     plan.nodes = [
@@ -283,7 +278,6 @@ def compile_rules(rules: ast.RuleSet) -> Plan:
     plan.nodes_by_feed = {f: tuple(sorted(v)) for f, v in by_feed_sets.items()}
     plan.nodes_by_trait = {t: tuple(sorted(v)) for t, v in by_trait_sets.items()}
     plan.trait_keys = frozenset(by_trait_sets)
-    plan.all_nodes = tuple(range(len(order)))
     types = {t for f in plan.feeds for t in f.extractors}
     plan.feeds_by_type = {
         t: tuple(i for i, f in enumerate(plan.feeds) if t in f.extractors) for t in types

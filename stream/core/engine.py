@@ -17,7 +17,8 @@ from stream.core import ast, deadlines
 from stream.core.compile import LIFECYCLE, Plan, compile_rules
 from stream.core.events import IDENTIFY, Event
 from stream.core.feeds import SKIP
-from stream.core.state import ContactState, decode_state, encode_state
+from stream.core.state import ContactState
+from stream.core.state_codec import decode_state, encode_state
 from stream.core.timefmt import format_ts
 
 HOUR = 3_600_000_000

@@ -101,8 +101,9 @@ class Feed:
         """This feed's data for a contact with no events.
 
         A window starts as the shared empty tuple, which every reader treats as a window
-        with no entries; `add` swaps in a list. Most contacts never feed most windows, and
-        a million contacts' empty lists cost hundreds of MB and their allocation time.
+        with no entries; `add` swaps in a list. Most contacts never feed most windows, so
+        an empty list per window and contact would cost memory and allocation time for
+        nothing.
         """
         if self.within is not None:
             return ()

@@ -85,11 +85,6 @@ def content_digest(doc: object) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def version_hash(doc: object) -> str:
-    """The `rules_version` of change messages: the first 12 hex digits of content_digest."""
-    return content_digest(doc)[:12]
-
-
 def summary(ruleset: RuleSet) -> str:
     """One line for `segstream validate`, e.g.
     ``17 segments, 1 score, lifecycle with 7 stages (version 3f9a1c2b8d7e)``."""

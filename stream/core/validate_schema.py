@@ -35,8 +35,9 @@ def validator(name: str) -> Draft202012Validator:
     )
 
 
-# Verdicts by the SHA-256 of a document's canonical JSON: validating takes ~100 ms, and tests
-# and reloads see the same documents again and again.
+# Verdicts by the SHA-256 of a document's canonical JSON: validating is slow next to the
+# rest of loading (docs/engine.md), and tests and reloads see the same documents again and
+# again.
 _VERDICTS: dict[str, tuple[Problem, ...]] = {}
 _VERDICTS_KEPT = 64
 

@@ -39,7 +39,8 @@ class MappingWithDuplicates(dict[Any, Any]):
     duplicate_keys: tuple[str, ...] = ()
 
 
-# libyaml parses ten times faster and caps nesting depth itself; constructing stays in Python.
+# libyaml parses far faster (docs/engine.md) and caps nesting depth itself; constructing
+# stays in Python.
 _Base = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 
 

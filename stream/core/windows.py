@@ -21,11 +21,6 @@ def _first(entry: Entry) -> int:
     return entry[0]
 
 
-def in_window(t: int, now: int, within: int) -> bool:
-    """Whether an event at `t` counts in a `within` window at `now`."""
-    return now - within < t <= now
-
-
 def prune(entries: list[Entry], now: int, within: int) -> None:
     """Drop the entries that are out of the window at `now` (they never count again)."""
     if isinstance(entries, SumWindow):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from stream.core.generate import INDUSTRIES, PAGES
+from stream.testing.generate import INDUSTRIES, PAGES
 
 WINDOWS = ["1d", "7d", "14d", "30d", "90d"]
 

@@ -1,16 +1,14 @@
-"""Drive `segstream worker` processes against the real broker and read what they publish."""
+"""Drive `segstream worker` processes against the real broker and read what they publish.
+
+`Names` and the launcher are `stream.testing.worker`'s; this adds what only tests need.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,121 +19,29 @@ from aiokafka.structs import ConsumerRecord
 
 from stream.cli.produce import produce_lines
 from stream.core.timefmt import format_ts
-from stream.ops.status import read_status
+from stream.testing import worker
+from stream.testing.worker import Names
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 90.0
 
 
-@dataclass(frozen=True)
-class Names:
-    """Unique topic names and app id of one test."""
+class WorkerProcess(worker.WorkerProcess):
+    """The shared worker launcher, run from the repository, held to the tests' standards."""
 
-    prefix: str
-
-    @property
-    def events(self) -> str:
-        return f"{self.prefix}-events"
-
-    @property
-    def changes(self) -> str:
-        return f"{self.prefix}-changes"
-
-    @property
-    def dlq(self) -> str:
-        return f"{self.prefix}-dlq"
-
-    @property
-    def app_id(self) -> str:
-        return f"{self.prefix}-app"
-
-
-@dataclass
-class WorkerProcess:
-    """One `segstream worker` subprocess with its own state directory and status file."""
-
-    bootstrap: str
-    rules: Path
-    names: Names
-    workdir: Path
-    partitions: int = 1
-    clock: str = "event"
-    extra: Sequence[str] = ()
-    env: dict[str, str] = field(default_factory=dict)
-    tag: str = "w"
-    proc: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-    logs: list[Path] = field(default_factory=list)
-
-    @property
-    def status_path(self) -> Path:
-        return self.workdir / f"{self.tag}-status.json"
-
-    def start(self) -> WorkerProcess:
-        assert self.proc is None or self.proc.poll() is not None, "already running"
-        self.starts += 1
-        log = self.workdir / f"{self.tag}-{self.starts}.log"
-        self.logs.append(log)
-        self.status_path.unlink(missing_ok=True)
-        args = [
-            sys.executable, "-m", "stream.cli.worker",
-            "--rules", str(self.rules),
-            "--broker", f"kafka://{self.bootstrap}",
-            "--partitions", str(self.partitions),
-            "--state-dir", str(self.workdir / f"{self.tag}-state"),
-            "--events-topic", self.names.events,
-            "--changes-topic", self.names.changes,
-            "--dlq-topic", self.names.dlq,
-            "--app-id", self.names.app_id,
-            "--clock", self.clock,
-            "--status-file", str(self.status_path),
-            *self.extra,
-        ]  # fmt: skip
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env
-            )
-        return self
+    def __init__(
+        self, bootstrap: str, rules: Path, names: Names, workdir: Path, **options: Any
+    ) -> None:
+        super().__init__(bootstrap, rules, names, workdir, cwd=ROOT, **options)
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> dict[str, Any]:
-        """Wait for the first status file: the worker created its topics and runs."""
-        deadline = time.monotonic() + timeout
-        while (status := self.status()) is None:
-            assert self.alive(), f"worker exited; see {self.logs[-1]}"
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"worker not ready after {timeout} s; see {self.logs[-1]}")
-            time.sleep(0.1)
-        return status
-
-    def status(self) -> dict[str, Any] | None:
-        return read_status(self.status_path)
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return super().wait_ready(timeout)
 
     def stop(self, timeout: float = 60.0) -> int:
-        """SIGTERM and wait: Faust commits and stops cleanly."""
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError(
-                f"worker did not stop in {timeout} s; see {self.logs[-1]}"
-            ) from None
-
-    def kill(self) -> None:
-        """kill -9: no flush, no commit."""
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait()
-
-    def log_text(self) -> str:
-        return "\n".join(p.read_text(errors="replace") for p in self.logs if p.exists())
+        """SIGTERM and wait: Faust commits and stops cleanly, within `timeout` seconds."""
+        code = super().stop(timeout)
+        assert code is not None, f"worker did not stop in {timeout} s; see {self.log()}"
+        return code
 
     def assert_healthy(self) -> None:
         """No tracebacks or ERROR lines in any of its logs."""
@@ -214,23 +120,6 @@ def read_topic(
 
 def changes_of(records: Iterable[ConsumerRecord[bytes, bytes]]) -> list[dict[str, Any]]:
     return [orjson.loads(r.value) for r in records if r.value is not None]
-
-
-def by_contact(changes: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for change in changes:
-        out[change["contact_id"]].append(change)
-    return dict(out)
-
-
-def drop_repeats(changes: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Per contact, what a consumer keeps when it drops every `seq` it has already seen."""
-    kept: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for change in changes:
-        mine = kept[change["contact_id"]]
-        if not mine or change["seq"] > mine[-1]["seq"]:
-            mine.append(change)
-    return dict(kept)
 
 
 def partition_of(contact: str, partitions: int) -> int:

@@ -9,15 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from stream.cli.bench import EXAMPLE_RULES
-from tests.e2e.harness import ROOT
-
-CLI = "from stream.cli.main import main; main()"
+from tests.support import EXAMPLE_RULES, ROOT
 
 
 def _segstream(*args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-c", CLI, *args],
+        [sys.executable, "-m", "stream", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -8,16 +8,15 @@ import sys
 
 import pytest
 
-from tests.e2e.harness import ROOT
+from tests.support import ROOT
 
 
 @pytest.mark.e2e
 def test_demo_prints_changes_and_a_summary(kafka_bootstrap: str) -> None:
     env = {**os.environ, "SEGSTREAM_BROKER": f"kafka://{kafka_bootstrap}"}
-    cmd = "from stream.cli.main import main; main()"
     args = ["demo", "--contacts", "40", "--events", "600", "--show", "5"]
     done = subprocess.run(
-        [sys.executable, "-c", cmd, *args],
+        [sys.executable, "-m", "stream", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

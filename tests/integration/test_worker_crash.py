@@ -16,24 +16,23 @@ from typing import Any
 import orjson
 from aiokafka.structs import ConsumerRecord
 
-from stream.core.generate import generate
 from stream.core.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
 from stream.ops.status import handled_in
+from stream.testing.generate import generate
 from stream.testing.waiting import wait_for
 from tests.e2e.harness import (
     Names,
     WorkerProcess,
-    by_contact,
     changes_of,
     closing_events,
-    drop_repeats,
     produce,
     read_topic,
 )
+from tests.support import EXAMPLE_RULES
+from tests.support.changes import by_contact, drop_repeats
 
-RULES = Path(__file__).resolve().parents[2] / "stream" / "examples" / "segments.yaml"
 EVENTS = int(os.environ.get("SEGSTREAM_CRASH_EVENTS", "100000"))
 PARTITIONS = 4
 KILLS = 3
@@ -73,11 +72,11 @@ def _crash_run(
     kafka_bootstrap: str, names: Names, tmp_path: Path, extra: list[str], total: int
 ) -> tuple[list[ConsumerRecord[bytes, bytes]], list[dict[str, Any]], int]:
     lines = _stream(total)
-    expected = list(replay_lines(load_file(RULES), lines))
+    expected = list(replay_lines(load_file(EXAMPLE_RULES), lines))
     produce(kafka_bootstrap, names.events, lines, PARTITIONS)
     worker = WorkerProcess(
         kafka_bootstrap,
-        RULES,
+        EXAMPLE_RULES,
         names,
         tmp_path,
         partitions=PARTITIONS,

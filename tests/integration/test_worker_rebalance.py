@@ -7,25 +7,24 @@ from pathlib import Path
 
 import orjson
 
-from stream.core.generate import generate
 from stream.core.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
 from stream.ops.status import handled
+from stream.testing.generate import generate
 from stream.testing.waiting import wait_for
 from tests.e2e.harness import (
     Names,
     WorkerProcess,
-    by_contact,
     changes_of,
     closing_events,
     counts_total,
-    drop_repeats,
     produce,
     read_topic,
 )
+from tests.support import EXAMPLE_RULES
+from tests.support.changes import by_contact, drop_repeats
 
-RULES = Path(__file__).resolve().parents[2] / "stream" / "examples" / "segments.yaml"
 PARTITIONS = 6
 
 
@@ -33,13 +32,13 @@ def test_join_and_leave_mid_stream(kafka_bootstrap: str, unique_name: str, tmp_p
     events = [orjson.dumps(e) for e in generate(1500, 15000, seed=9, days=60.0)]
     last = max(parse_ts(orjson.loads(line)["timestamp"]) for line in events)
     lines = events + closing_events(PARTITIONS, last)
-    expected = list(replay_lines(load_file(RULES), lines))
+    expected = list(replay_lines(load_file(EXAMPLE_RULES), lines))
     names = Names(unique_name)
     produce(kafka_bootstrap, names.events, lines, PARTITIONS)
 
     def worker(tag: str) -> WorkerProcess:
         return WorkerProcess(
-            kafka_bootstrap, RULES, names, tmp_path, partitions=PARTITIONS, clock="event",
+            kafka_bootstrap, EXAMPLE_RULES, names, tmp_path, partitions=PARTITIONS, clock="event",
             extra=["--batch-size", "300"], tag=tag,
         )  # fmt: skip
 

@@ -7,21 +7,20 @@ from pathlib import Path
 import orjson
 import pytest
 
-from stream.core.generate import generate
 from stream.core.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
+from stream.testing.generate import generate
 from tests.e2e.harness import (
     Names,
     WorkerProcess,
-    by_contact,
     changes_of,
     closing_events,
     produce,
     read_topic,
 )
-
-EXAMPLE_RULES = Path(__file__).resolve().parents[2] / "stream" / "examples" / "segments.yaml"
+from tests.support import EXAMPLE_RULES
+from tests.support.changes import by_contact
 
 
 def _stream(partitions: int) -> list[bytes]:

@@ -8,23 +8,23 @@ from typing import Any
 
 import orjson
 
-from stream.core.generate import generate
 from stream.core.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
 from stream.ops.status import handled_in
+from stream.testing.generate import generate
 from stream.testing.waiting import wait_for
 from tests.e2e.harness import (
     Names,
     WorkerProcess,
-    by_contact,
     changes_of,
     closing_events,
     produce,
     read_topic,
 )
+from tests.support import EXAMPLE_RULES
+from tests.support.changes import by_contact
 
-EXAMPLE_RULES = Path(__file__).resolve().parents[2] / "stream" / "examples" / "segments.yaml"
 PARTITIONS = 3
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from stream.core.ast import (
@@ -32,6 +33,9 @@ from stream.core.ast import (
     StageTest,
     Trait,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_RULES = ROOT / "stream" / "examples" / "segments.yaml"  # the rules the README shows
 
 SECOND = 1_000_000
 MINUTE = 60 * SECOND

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from stream.core.engine import Engine, held_out
 from stream.core.events import event_from_object
-from stream.core.generate import generate
 from stream.core.loader import load_dict, load_file
 from stream.core.replay import Replayer, replay_objects
 from stream.core.timefmt import format_ts, parse_ts
+from stream.testing.generate import generate
+from tests.support import EXAMPLE_RULES
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "stream" / "examples" / "segments.yaml"
 DAY = 86_400_000_000
 T0 = parse_ts("2026-11-02T09:00:00Z")
 
 
 @pytest.fixture(scope="module")
 def rules() -> Any:
-    return load_file(EXAMPLE)
+    return load_file(EXAMPLE_RULES)
 
 
 def event(n: int, t: int, kind: str, contact: str = "c1", **fields: Any) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,12 +11,13 @@ from hypothesis import event, given, note, settings
 from stream.core.ast import RuleSet, ScoreDef
 from stream.core.engine import Change, Engine
 from stream.core.events import event_from_object
-from stream.core.generate import generate
 from stream.core.loader import load_file
 from stream.core.replay import Replayer, replay_objects
 from stream.core.timefmt import parse_ts
+from stream.testing.generate import generate
 from tests.support import (
     DAY,
+    EXAMPLE_RULES,
     HOUR,
     behaviour,
     identify,
@@ -27,6 +27,7 @@ from tests.support import (
     trait,
 )
 from tests.support import event as ev
+from tests.support.changes import by_contact
 from tests.support.oracle import run_oracle
 from tests.support.strategies import (
     PROFILE_LEAVES,
@@ -37,13 +38,6 @@ from tests.support.strategies import (
     rule_sets,
     streams,
 )
-
-
-def by_contact(changes: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for change in changes:
-        grouped.setdefault(change["contact_id"], []).append(change)
-    return grouped
 
 
 def first_difference(
@@ -209,9 +203,6 @@ KNOWN_CASES: list[Any] = [
 @pytest.mark.parametrize(("rules", "stream"), KNOWN_CASES)
 def test_engine_matches_oracle_on_known_cases(rules: RuleSet, stream: Stream) -> None:
     compare(rules, stream, in_hypothesis=False)
-
-
-EXAMPLE_RULES = Path(__file__).resolve().parents[2] / "stream" / "examples" / "segments.yaml"
 
 
 @pytest.mark.parametrize(("seed", "displaced"), [(1, 0.0), (2, 0.0), (3, 0.05)])

@@ -29,12 +29,11 @@ from stream.core.ast import (
     StageTest,
     Trait,
 )
-from stream.core.loader import load_dict, load_file, load_text, summary, version_hash
+from stream.core.loader import content_digest, load_dict, load_file, load_text, summary
 from stream.errors import DefinitionError
+from tests.support import EXAMPLE_RULES, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "rules"
-EXAMPLE = ROOT / "stream" / "examples" / "segments.yaml"
 DAY = 86_400_000_000
 COUNT_1 = Aggregate("count", Predicate("gte", 1))
 
@@ -77,7 +76,7 @@ ID_RULE = "use 1-64 lowercase letters, digits and underscores"
 
 @pytest.fixture(scope="module")
 def example() -> Any:
-    return load_file(EXAMPLE)
+    return load_file(EXAMPLE_RULES)
 
 
 def test_example_loads(example: Any) -> None:
@@ -979,8 +978,8 @@ def test_yaml_null_and_merge_keys() -> None:
 def test_version_hash() -> None:
     document = doc(seg({"trait": "plan", "eq": "pro"}, id="pro"))
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    expected = hashlib.sha256(canonical.encode()).hexdigest()[:12]
-    assert version_hash(document) == expected
+    assert content_digest(document) == hashlib.sha256(canonical.encode()).hexdigest()
+    expected = content_digest(document)[:12]
     assert load_dict(document).version_hash == expected
     assert load_file(FIXTURES / "minimal.yaml").version_hash == expected
     other = doc(seg({"trait": "plan", "eq": "team"}, id="pro"))

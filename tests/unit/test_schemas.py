@@ -33,7 +33,8 @@ from stream.core.validate_schema import (
 from stream.core.validate_syntax import check_plain
 from stream.core.validate_values import NUMERIC_OPERATORS, STAGE_OPERATORS, VALUE_OPERATORS
 from stream.errors import DefinitionError, Problem
-from tests.unit.test_loader import ERRORS, EXAMPLE
+from tests.support import EXAMPLE_RULES
+from tests.unit.test_loader import ERRORS
 
 SCHEMAS = [DEFINITIONS, CONTACT_EVENT, SEGMENT_CHANGE, DEAD_LETTER]
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,7 +86,7 @@ def test_definitions_schema_uses_the_loader_vocabulary() -> None:
 
 
 def test_example_definitions_validate() -> None:
-    document = yaml.safe_load(EXAMPLE.read_text())
+    document = yaml.safe_load(EXAMPLE_RULES.read_text())
     assert list(validator(DEFINITIONS).iter_errors(document)) == []
 
 
@@ -255,7 +256,7 @@ def test_agreement_on_every_load_error_case(document: object) -> None:
 
 
 def test_agreement_on_the_example() -> None:
-    assert_agree(yaml.safe_load(EXAMPLE.read_text()))
+    assert_agree(yaml.safe_load(EXAMPLE_RULES.read_text()))
 
 
 def test_known_divergence_trailing_newline() -> None:

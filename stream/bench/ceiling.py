@@ -1,6 +1,6 @@
 """A bare Faust agent that only decodes events: the ceiling Faust itself allows, for benches.
 
-Run as `python -m stream.app.ceiling BROKER TOPIC GROUP STATUS_FILE [patched]`; it writes how
+Run as `python -m stream.bench.ceiling BROKER TOPIC GROUP STATUS_FILE [patched]`; it writes how
 many events it decoded to STATUS_FILE twice a second. With `patched` the agent runs on the
 worker's own Faust app class (`stream.app.faustfix.App`, with its direct hand-off of fetched
 records), stream buffer and garbage-collector setting: what is left of the worker's cost is

@@ -1,4 +1,4 @@
-"""A realistic synthetic B2B contact stream for the demo, tests and benchmarks.
+"""A realistic synthetic B2B contact stream for `segstream generate`, the demo, tests and benches.
 
 Each contact first appears with an identify (firmographics, role), then does behaviour with a
 skewed activity distribution (a few contacts are very active, most are not), using the event
@@ -83,9 +83,9 @@ def generate(
         contact = f"c-{index}"
         if index not in seen:
             seen.add(index)
-            event = _identify(rng, contact, emitted, ts)
+            event = _identify(contact, emitted, ts, _first_traits(rng, contact))
         elif rng.random() < 0.02:
-            event = _profile_update(rng, contact, emitted, ts)
+            event = _identify(contact, emitted, ts, _trait_update(rng))
         else:
             kind = rng.choices(types, cum_weights=cumulative)[0]
             event = {
@@ -100,7 +100,18 @@ def generate(
         emitted += 1
 
 
-def _identify(rng: random.Random, contact: str, n: int, ts: str) -> dict[str, Any]:
+def _identify(contact: str, n: int, ts: str, traits: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "event_id": f"e-{n}",
+        "contact_id": contact,
+        "type": "identify",
+        "timestamp": ts,
+        "traits": traits,
+    }
+
+
+def _first_traits(rng: random.Random, contact: str) -> dict[str, Any]:
+    """Firmographics and role: what a contact's first identify says."""
     title = rng.choice(TITLES)
     employees = int(10 ** rng.uniform(0.5, 4.5))
     traits: dict[str, Any] = {
@@ -118,33 +129,19 @@ def _identify(rng: random.Random, contact: str, n: int, ts: str) -> dict[str, An
         traits["abm_tier"] = 1
     if rng.random() < 0.1:
         del traits["company"]["name"]
-    return {
-        "event_id": f"e-{n}",
-        "contact_id": contact,
-        "type": "identify",
-        "timestamp": ts,
-        "traits": traits,
-    }
+    return traits
 
 
-def _profile_update(rng: random.Random, contact: str, n: int, ts: str) -> dict[str, Any]:
+def _trait_update(rng: random.Random) -> dict[str, Any]:
+    """A later profile update: a deal stage, sales acceptance, a new title or a lost tier."""
     choice = rng.random()
-    traits: dict[str, Any]
     if choice < 0.4:
-        traits = {"deal": {"stage": rng.choice(DEAL_STAGES)}}
-    elif choice < 0.7:
-        traits = {"sales_accepted": True}
-    elif choice < 0.9:
-        traits = {"job_title": rng.choice(TITLES)}
-    else:
-        traits = {"abm_tier": None}
-    return {
-        "event_id": f"e-{n}",
-        "contact_id": contact,
-        "type": "identify",
-        "timestamp": ts,
-        "traits": traits,
-    }
+        return {"deal": {"stage": rng.choice(DEAL_STAGES)}}
+    if choice < 0.7:
+        return {"sales_accepted": True}
+    if choice < 0.9:
+        return {"job_title": rng.choice(TITLES)}
+    return {"abm_tier": None}
 
 
 def _properties(rng: random.Random, kind: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ replay's, and a repeated change is identical to the first one.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,12 +17,13 @@ from hypothesis import strategies as st
 from stream.app.processor import Effects, Partition, Policy, Record
 from stream.app.store import MemoryStore
 from stream.core.engine import Engine
-from stream.core.generate import generate
 from stream.core.loader import load_file
 from stream.core.replay import replay_lines
-from tests.e2e.harness import by_contact, drop_repeats
+from stream.testing.generate import generate
+from tests.support import EXAMPLE_RULES
+from tests.support.changes import by_contact, drop_repeats
 
-RULES = load_file(Path(__file__).resolve().parents[2] / "stream" / "examples" / "segments.yaml")
+RULES = load_file(EXAMPLE_RULES)
 LINES = [orjson.dumps(e) for e in generate(25, 400, seed=4, days=40.0)]
 EXPECTED = by_contact(replay_lines(RULES, LINES))
 RECORDS = [

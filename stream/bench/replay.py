@@ -1,0 +1,128 @@
+"""`segstream bench replay`'s measurements: bare decoding, validation and replay of one file.
+
+Each one runs in a child process of its own (`python -m stream.bench.replay DATA RULES`), so
+that its peak memory is its own; that is also why this module imports at the top only what
+every child needs. Times are CPU time, not wall time: the machine may be shared, and every
+measurement is taken alike.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from stream.bench import BenchFailed
+
+VALIDATE_ONLY = ":validate"  # `measure` mode: decode and validate every line, apply nothing
+
+
+def rule_sets(work: Path, wide: int) -> list[tuple[str, Path]]:
+    """The rule sets replay is timed with, as (label, definition file written into `work`)."""
+    from stream.testing import EXAMPLE_RULES
+    from stream.testing.rulesets import minimal_rules, wide_rules
+
+    wide_path = work / f"wide-{wide}.json"
+    wide_path.write_bytes(orjson.dumps(wide_rules(wide)))
+    minimal_path = work / "minimal.json"
+    minimal_path.write_bytes(orjson.dumps(minimal_rules()))
+    return [
+        ("one trait segment (near the fastest any rule set runs)", minimal_path),
+        ("example rules", EXAMPLE_RULES),
+        (f"{wide}-segment rules", wide_path),
+    ]
+
+
+def measure(data: Path, rules: Path | str | None) -> dict[str, Any]:
+    """Time bare decoding (`rules` None), VALIDATE_ONLY, or a replay with a definition file.
+
+    The figures: `rate` (events/s of CPU time), `events`, `rss_mib` (the child's peak), and
+    for a replay `changes`, `contacts` and `state_bytes_per_contact`.
+    """
+    args = [sys.executable, "-m", "stream.bench.replay", str(data), str(rules or "")]
+    child = subprocess.Popen(args, stdout=subprocess.PIPE)
+    assert child.stdout is not None
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise BenchFailed(f"measurement failed with exit status {child.returncode}")
+    stats: dict[str, Any] = json.loads(output)
+    stats["rss_mib"] = usage.ru_maxrss / 1024
+    return stats
+
+
+def run_measurement(data: str, rules: str) -> dict[str, Any]:
+    """Child side of `measure` (`rules` "" for bare decoding)."""
+    if not rules:
+        return _decode(data)
+    if rules == VALIDATE_ONLY:
+        return _validate(data)
+    return _replay(data, rules)
+
+
+def _decode(data: str) -> dict[str, Any]:
+    loads = orjson.loads
+    with open(data, "rb") as source:
+        start = time.process_time()
+        count = 0
+        for line in source:
+            loads(line)
+            count += 1
+        elapsed = time.process_time() - start
+    return {"rate": count / elapsed, "events": count}
+
+
+def _validate(data: str) -> dict[str, Any]:
+    from stream.core.events import decode_event
+    from stream.errors import InvalidInput
+
+    with open(data, "rb") as source:
+        start = time.process_time()
+        count = 0
+        for line in source:
+            try:  # noqa: SIM105 - contextlib.suppress costs a context manager per line
+                decode_event(line)
+            except InvalidInput:
+                pass
+            count += 1
+        elapsed = time.process_time() - start
+    return {"rate": count / elapsed, "events": count}
+
+
+def _replay(data: str, rules: str) -> dict[str, Any]:
+    from stream.cli.replay import gc_friendly
+    from stream.core.engine import Engine
+    from stream.core.loader import load_file
+    from stream.core.replay import Replayer, replay_lines
+
+    ruleset = load_file(rules)
+    replayer = Replayer(Engine(ruleset))
+    changes = 0
+    with open(data, "rb") as source:
+        start = time.process_time()
+        for _ in replay_lines(ruleset, gc_friendly(source), replayer=replayer):
+            changes += 1
+        elapsed = time.process_time() - start
+    counts = replayer.counts
+    events = counts.applied + counts.duplicates + counts.invalid
+    encode = replayer.engine.encode
+    state_bytes = sum(len(encode(state)) for state in replayer.states.values())
+    contacts = len(replayer.states)
+    return {
+        "rate": events / elapsed,
+        "events": events,
+        "changes": changes,
+        "contacts": contacts,
+        "state_bytes_per_contact": state_bytes / max(contacts, 1),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run_measurement(sys.argv[1], sys.argv[2])))
