@@ -17,7 +17,7 @@ from typing import Any
 import faust
 import orjson
 
-from stream.app import faustfix
+from stream.app import faust_private as faustfix
 from stream.app.factory import STREAM_BUFFER
 from stream.app.run import faust_worker, tune_gc
 

@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stream.app.processor import Effects, Partition, Policy, Record
-from stream.app.store import MemoryStore
 from stream.core.engine import Engine
 from stream.core.generate import generate
 from stream.core.loader import load_file
 from stream.core.replay import replay_lines
+from stream.testing.fakes import MemoryStore
 from tests.e2e.harness import by_contact, drop_repeats
 
 RULES = load_file(Path(__file__).resolve().parents[2] / "stream" / "examples" / "segments.yaml")
