@@ -75,7 +75,7 @@ def install(wapp: WorkerApp, runtime: Runtime, batch_size: int, batch_wait_s: fl
     app.on_partitions_revoked.connect(on_revoked, weak=False)
 
     async def on_restored(sender: Any, **_: Any) -> None:
-        runtime.restored()
+        runtime.mark_restored()
 
     # Sent once the tables are restored for a new assignment, before streams resume.
     app.on_rebalance_complete.connect(on_restored, weak=False)

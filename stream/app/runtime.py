@@ -119,6 +119,6 @@ class Runtime:
             self.partitions.drop(self.assignment.inputs(revoked))
         self.report.maybe_write(force=True)
 
-    def restored(self) -> None:
+    def mark_restored(self) -> None:
         """Faust has restored the table for the new assignment: partitions may load again."""
         self.assignment.restored = True
