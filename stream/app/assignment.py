@@ -23,10 +23,7 @@ class Assignment:
 
     def owned(self) -> list[int]:
         """The input partitions assigned to this worker, in order."""
-        topic = self.events_topic
-        return sorted(
-            tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == topic
-        )
+        return sorted(self.inputs(self.app.assignor.assigned_actives()))
 
     def inputs(self, tps: Iterable[Any]) -> list[int]:
         """The input partitions among topic partitions `tps`."""
