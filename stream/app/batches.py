@@ -15,10 +15,8 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
-from stream.app.codecs import Headers
-
-# (topic, key, value, partition or None for the key's default partition, headers or None)
-Message = tuple[str, bytes | None, bytes | None, int | None, Headers | None]
+from stream.app.faust_private import key_partitioner
+from stream.app.outputs import Message
 
 
 class RecordTooLarge(ValueError):
@@ -40,7 +38,7 @@ async def send_batched(
         if partition is None:
             choose = choosers.get(topic)
             if choose is None:
-                choose = choosers[topic] = await _partitioner(producer, topic)
+                choose = choosers[topic] = await key_partitioner(producer, topic)
             partition = choose(key)
         by_partition.setdefault((topic, partition), []).append(message)
 
@@ -65,24 +63,3 @@ async def send_batched(
     for (tp, count, _), metadata in zip(sent, acknowledged, strict=True):
         last[tp] = max(last.get(tp, -1), metadata.offset + count - 1)
     return last
-
-
-async def _partitioner(producer: AIOKafkaProducer, topic: str) -> Callable[[bytes | None], int]:
-    """How `producer.send` picks a partition for a key of `topic` (murmur2 of the key bytes),
-    with the topic's partitions looked up once per call of `send_batched`, not per record."""
-    await producer.client._wait_on_metadata(topic)
-    metadata = producer.client.cluster
-    every = list(metadata.partitions_for_topic(topic))
-    available = list(metadata.available_partitions_for_topic(topic))
-    partitioner = producer._partitioner
-    chosen: dict[bytes, int] = {}  # a contact's changes share its key: hash it once
-
-    def choose(key: bytes | None) -> int:
-        if key is None:  # spread at random, as `send` does
-            return int(partitioner(key, every, available))
-        found = chosen.get(key)
-        if found is None:
-            found = chosen[key] = int(partitioner(key, every, available))
-        return found
-
-    return choose

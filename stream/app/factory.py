@@ -6,8 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from stream.app.faustfix import App
-from stream.app.sink import TopicNames
+from stream.app.faust_private import App
+from stream.app.topics import TopicNames
 from stream.settings import Settings
 
 TABLE = "state"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from stream.app import keys
-from stream.app.store import PartitionStore
+from stream.app.ports import PartitionStore
 from stream.core.engine import Change, Engine
 from stream.core.events import parse_event
 from stream.core.state import ContactState

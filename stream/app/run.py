@@ -6,16 +6,25 @@ import asyncio
 import gc
 import logging
 import shutil
+import sys
 from pathlib import Path
 
 import faust
 
 from stream.app.admin import ensure_topics
-from stream.app.agent import Runtime, install
-from stream.app.factory import create_app
+from stream.app.agent import install, stop_now
+from stream.app.assignment import Assignment
+from stream.app.clock import wall_us
+from stream.app.factory import WorkerApp, create_app
+from stream.app.faust_private import UntestedVersion, check_versions
 from stream.app.processor import Policy
+from stream.app.runtime import Runtime
+from stream.app.sink import KafkaSink
+from stream.app.store import table_store
+from stream.app.topics import OutputTopics
 from stream.core.ast import RuleSet
 from stream.core.engine import Engine
+from stream.ops.metrics import Counters
 from stream.settings import Settings
 
 # Objects allocated between two young-generation collections (CPython's default: 700).
@@ -32,40 +41,53 @@ def policy_for(settings: Settings) -> Policy:
     )
 
 
-def build(settings: Settings, rules: RuleSet, *, status_path: Path | None = None) -> Runtime:
-    """The worker's app and runtime, not started."""
+def build(
+    settings: Settings, rules: RuleSet, *, status_path: Path | None = None
+) -> tuple[WorkerApp, Runtime]:
+    """The worker's app and runtime on the real ports, not started."""
     wapp = create_app(settings)
     horizon_us = int(settings.dedupe_horizon.total_seconds() * 1_000_000)
     engine = Engine(rules, horizon_us=horizon_us)
+    store = table_store(wapp.table)
+    source = f"urn:segstream:{settings.app_id}"
     runtime = Runtime(
-        wapp,
         engine,
         policy_for(settings),
-        source=f"urn:segstream:{settings.app_id}",
+        store=store,
+        sink=KafkaSink(wapp.app, wapp.table, store, wapp.topics, source=source, clock=wall_us),
+        clock=wall_us,
+        metrics=Counters(),
+        fail=stop_now,
+        assignment=Assignment(wapp.app, wapp.topics.events),
+        outputs=OutputTopics(wapp.outputs),
         status_path=status_path,
     )
     install(wapp, runtime, settings.batch_size, settings.batch_wait.total_seconds())
-    return runtime
+    return wapp, runtime
 
 
 def run_worker(
     settings: Settings, rules: RuleSet, *, status_path: Path | None = None, loglevel: str = "info"
 ) -> None:
     """Run the worker until SIGINT or SIGTERM (Faust's worker handles both gracefully)."""
+    try:
+        check_versions()
+    except UntestedVersion as error:
+        sys.exit(f"error: {error}")
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    runtime = build(settings, rules, status_path=status_path)
+    wapp, _ = build(settings, rules, status_path=status_path)
     if settings.exactly_once:
         # The local store may hold writes of a transaction that was aborted by a crash;
         # restore from the changelog, which Faust reads committed-only in this mode.
-        shutil.rmtree(runtime.wapp.app.conf.tabledir, ignore_errors=True)
+        shutil.rmtree(wapp.app.conf.tabledir, ignore_errors=True)
     # Faust only declares some of its topics and skips a missing source topic; create them all
     # first, so that every one has the configured partitions and co-partitioning holds.
-    topics = runtime.wapp.topics
+    topics = wapp.topics
     names = [topics.events, topics.repartition, topics.changes, topics.dead_letters]
     asyncio.run(ensure_topics(settings.bootstrap_servers(), names, settings.partitions))
     logging.getLogger("stream").setLevel(loglevel.upper())
     tune_gc()
-    faust_worker(runtime.wapp.app, loglevel).execute_from_commandline()
+    faust_worker(wapp.app, loglevel).execute_from_commandline()
 
 
 def tune_gc() -> None:

@@ -2,7 +2,7 @@
 
 Run as `python -m stream.bench.ceiling BROKER TOPIC GROUP STATUS_FILE [patched]`; it writes how
 many events it decoded to STATUS_FILE twice a second. With `patched` the agent runs on the
-worker's own Faust app class (`stream.app.faustfix.App`, with its direct hand-off of fetched
+worker's own Faust app class (`stream.app.faust_private.App`, with its direct hand-off of fetched
 records), stream buffer and garbage-collector setting: what is left of the worker's cost is
 then its own.
 """
@@ -17,7 +17,7 @@ from typing import Any
 import faust
 import orjson
 
-from stream.app import faustfix
+from stream.app import faust_private
 from stream.app.factory import STREAM_BUFFER
 from stream.app.run import faust_worker, tune_gc
 
@@ -29,7 +29,7 @@ def main(broker: str, topic: str, group: str, status_file: str, variant: str = "
     if patched:
         tune_gc()
         tuned["stream_buffer_maxsize"] = STREAM_BUFFER
-    app = (faustfix.App if patched else faust.App)(
+    app = (faust_private.App if patched else faust.App)(
         group,
         broker=broker,
         store="memory://",

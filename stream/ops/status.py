@@ -1,4 +1,4 @@
-"""The worker's status file (`--status-file`): reading it, and how many inputs it has handled."""
+"""The worker's status file (`--status-file`): writing, reading, and counting handled inputs."""
 
 from __future__ import annotations
 
@@ -8,11 +8,18 @@ from typing import Any
 
 import orjson
 
-from stream.ops import metrics
+from stream.ops.metrics import PartitionCount
 
 # Every input message ends as exactly one of these (a re-keyed one is counted again when the
 # repartition topic brings it back).
-OUTCOMES = (metrics.APPLIED, metrics.DUPLICATE, metrics.DEAD_LETTERED)
+OUTCOMES: tuple[PartitionCount, ...] = ("applied", "duplicate", "dead_lettered")
+
+
+def write_status(path: Path, status: Mapping[str, Any]) -> None:
+    """Replace `path` with `status` as JSON at once, so a reader never sees half of it."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(orjson.dumps(status))
+    tmp.replace(path)
 
 
 def read_status(path: Path) -> dict[str, Any] | None:

@@ -8,7 +8,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
 from stream.app.admin import ensure_topics
-from stream.app.batches import Message, send_batched
+from stream.app.batches import send_batched
+from stream.app.outputs import Message
 
 PARTITIONS = 3
 

@@ -1,4 +1,4 @@
-"""The consumer's direct hand-off of fetched records (stream.app.faustfix.Consumer._deliver).
+"""The consumer's direct hand-off of fetched records (stream.app.faust_private.Consumer._deliver).
 
 It must behave as Faust's `wait_first(callback(message), suspend_flow.wait())` does: every
 record is handed over in order, a hand-off that has to wait finishes when it can, one that
@@ -14,7 +14,7 @@ from typing import Any
 import mode
 import pytest
 
-from stream.app.faustfix import Consumer
+from stream.app.faust_private import Consumer
 
 
 class Handoff(mode.Service):

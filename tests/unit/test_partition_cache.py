@@ -5,9 +5,9 @@ from __future__ import annotations
 import orjson
 
 from stream.app.processor import Effects, Partition, Policy, Record
-from stream.app.store import MemoryStore
 from stream.core.engine import Engine
 from stream.core.loader import load_text
+from stream.testing.fakes import MemoryStore
 
 RULES = """
 version: 1

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stream.app.processor import Effects, Partition, Policy, Record
-from stream.app.store import MemoryStore
 from stream.core.engine import Engine
 from stream.core.loader import load_file
 from stream.core.replay import replay_lines
+from stream.testing.fakes import MemoryStore
 from stream.testing.generate import generate
 from tests.support import EXAMPLE_RULES
 from tests.support.changes import by_contact, drop_repeats
