@@ -20,6 +20,8 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import ConsumerRecord
 
 from stream.cli.produce import produce_lines
+from stream.core import changes
+from stream.core.changes import Change
 from stream.core.timefmt import format_ts
 from stream.ops.status import read_status
 
@@ -212,23 +214,30 @@ def read_topic(
     return asyncio.run(run())
 
 
-def changes_of(records: Iterable[ConsumerRecord[bytes, bytes]]) -> list[dict[str, Any]]:
-    return [orjson.loads(r.value) for r in records if r.value is not None]
+def changes_of(records: Iterable[ConsumerRecord[bytes, bytes]]) -> list[Change]:
+    """The change messages of `records`, each checked to be exactly what its change encodes to."""
+    out = []
+    for record in records:
+        if record.value is not None:
+            change = changes.decode(record.value)
+            assert changes.encode(change) == record.value, record.value
+            out.append(change)
+    return out
 
 
-def by_contact(changes: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for change in changes:
-        out[change["contact_id"]].append(change)
+def by_contact(found: Iterable[Change]) -> dict[str, list[Change]]:
+    out: dict[str, list[Change]] = defaultdict(list)
+    for change in found:
+        out[change.contact_id].append(change)
     return dict(out)
 
 
-def drop_repeats(changes: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def drop_repeats(found: Iterable[Change]) -> dict[str, list[Change]]:
     """Per contact, what a consumer keeps when it drops every `seq` it has already seen."""
-    kept: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for change in changes:
-        mine = kept[change["contact_id"]]
-        if not mine or change["seq"] > mine[-1]["seq"]:
+    kept: dict[str, list[Change]] = defaultdict(list)
+    for change in found:
+        mine = kept[change.contact_id]
+        if not mine or change.seq > mine[-1].seq:
             mine.append(change)
     return dict(kept)
 
