@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 
 Reason = Literal["event", "profile", "time", "rules"]
 Direction = Literal["entered", "exited"]
 
+# Named tuples rather than frozen dataclasses: as immutable and as typed, but a frozen
+# dataclass sets each field through object.__setattr__, which costs more than the rest of
+# producing a change (docs/engine.md, "Performance"). `to_json` is the wire form: orjson
+# would write a tuple as an array, and `from` is a keyword.
 
-@dataclass(frozen=True, slots=True)
-class SegmentChange:
+
+class SegmentChange(NamedTuple):
     """A contact entered or left a segment."""
 
-    kind: Literal["segment"] = field(default="segment", init=False)
     contact_id: str
     segment: str
     change: Direction
@@ -25,6 +27,10 @@ class SegmentChange:
     rules_version: str
     seq: int  # per contact: 1, 2, 3, ... over all its change messages
     holdout: bool
+
+    @property
+    def kind(self) -> Literal["segment"]:
+        return "segment"
 
     def to_json(self) -> dict[str, Any]:
         """The message as a JSON object, its keys in the order they are published."""
@@ -42,11 +48,9 @@ class SegmentChange:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class LifecycleChange:
+class LifecycleChange(NamedTuple):
     """A contact's lifecycle stage changed; `from_` is published as `from`."""
 
-    kind: Literal["lifecycle"] = field(default="lifecycle", init=False)
     contact_id: str
     from_: str | None
     to: str | None
@@ -55,6 +59,10 @@ class LifecycleChange:
     cause_event_id: str | None
     rules_version: str
     seq: int
+
+    @property
+    def kind(self) -> Literal["lifecycle"]:
+        return "lifecycle"
 
     def to_json(self) -> dict[str, Any]:
         """The message as a JSON object, its keys in the order they are published."""

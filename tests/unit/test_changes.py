@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import orjson
@@ -76,9 +75,16 @@ def test_the_lifecycle_field_from_is_published_as_from() -> None:
     assert "from_" not in changes.encode(STAGE).decode()
 
 
-def test_changes_are_frozen() -> None:
-    with pytest.raises(dataclasses.FrozenInstanceError):
+def test_changes_are_immutable() -> None:
+    with pytest.raises(AttributeError):
         SEGMENT.seq = 8  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        STAGE.to = "mql"  # type: ignore[misc]
+
+
+def test_a_segment_change_never_equals_a_lifecycle_change() -> None:
+    assert SEGMENT.kind == "segment" and STAGE.kind == "lifecycle"
+    assert len(SEGMENT) != len(STAGE)  # tuples of different lengths are never equal
 
 
 @pytest.mark.parametrize(
