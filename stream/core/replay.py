@@ -26,7 +26,8 @@ class Counts:
     """How every input message ended; the worker persists all but `invalid` with its state.
 
     Replay skips an invalid line (`invalid`); the worker sends it to the dead-letter topic
-    (`dead_lettered`) or, when only its key is wrong, on to its contact's partition (`rekeyed`).
+    (`dead_lettered`), or re-sends a message keyed wrongly or not at all under its contact id
+    (`rekeyed`).
     """
 
     applied: int = 0
