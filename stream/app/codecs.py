@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 import orjson
 
+from stream.core import changes
+from stream.core.changes import Change, LifecycleChange
 from stream.core.timefmt import format_ts
 
 Headers = list[tuple[str, bytes]]
@@ -16,31 +17,31 @@ _CE_SPECVERSION = b"1.0"
 _CE_CONTENT_TYPE = b"application/json"
 
 
-def change_type(change: dict[str, Any]) -> str:
+def change_type(change: Change) -> str:
     """The CloudEvents type of a change: segment.entered, segment.exited, lifecycle.changed."""
-    if change["kind"] == "lifecycle":
+    if isinstance(change, LifecycleChange):
         return "lifecycle.changed"
-    return f"segment.{change['change']}"
+    return f"segment.{change.change}"
 
 
-def change_id(change: dict[str, Any]) -> str:
+def change_id(change: Change) -> str:
     """A stable id per change: the same change redelivered after a crash keeps its id."""
-    return f"{change['contact_id']}:{change['seq']}"
+    return f"{change.contact_id}:{change.seq}"
 
 
-def encode_change(change: dict[str, Any], source: str = CE_SOURCE) -> tuple[bytes, bytes, Headers]:
+def encode_change(change: Change, source: str = CE_SOURCE) -> tuple[bytes, bytes, Headers]:
     """Key, value and CloudEvents binary-mode headers of one change message."""
-    contact = change["contact_id"].encode()
+    contact = change.contact_id.encode()
     headers: Headers = [
         ("ce_specversion", _CE_SPECVERSION),
         ("ce_id", change_id(change).encode()),
         ("ce_source", source.encode()),
         ("ce_type", change_type(change).encode()),
-        ("ce_time", change["at"].encode()),
+        ("ce_time", change.at.encode()),
         ("ce_subject", contact),
         ("content-type", _CE_CONTENT_TYPE),
     ]
-    return contact, orjson.dumps(change), headers
+    return contact, changes.encode(change), headers
 
 
 def encode_dead_letter(

@@ -9,7 +9,6 @@ sends what it returns.
 
 from __future__ import annotations
 
-import heapq
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,12 +17,13 @@ import orjson
 
 from stream.app import keys
 from stream.app.ports import PartitionStore
-from stream.core.engine import Change, Engine
-from stream.core.events import parse_event
+from stream.core.changes import Change
+from stream.core.engine import Engine
+from stream.core.events import check_key, parse_event
+from stream.core.replay import Counts
 from stream.core.state import ContactState
+from stream.core.timers import Timers
 from stream.errors import InvalidInput
-
-KEY_MISMATCH = "key_mismatch"
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +49,6 @@ class DeadLetter:
 
 
 @dataclass(slots=True)
-class Counts:
-    """How every input message of a partition ended; persisted with the partition's state."""
-
-    applied: int = 0
-    duplicate: int = 0
-    dead_lettered: int = 0
-    rekeyed: int = 0
-
-
-@dataclass(slots=True)
 class Policy:
     """How the worker treats time and doubtful input."""
 
@@ -80,8 +70,29 @@ class Effects:
         return bool(self.changes or self.dead_letters or self.rekeyed)
 
 
+class IndexWrites:
+    """The deadline index's pending writes since the last batch, as `Timers` keeps them."""
+
+    __slots__ = ("added", "partition", "removed")
+
+    def __init__(self, partition: int) -> None:
+        self.partition = partition
+        self.added: set[bytes] = set()
+        self.removed: set[bytes] = set()
+
+    def add(self, deadline: int, contact: str) -> None:
+        key = keys.deadline_key(self.partition, deadline, contact)
+        self.added.add(key)
+        self.removed.discard(key)
+
+    def remove(self, deadline: int, contact: str) -> None:
+        key = keys.deadline_key(self.partition, deadline, contact)
+        self.removed.add(key)
+        self.added.discard(key)
+
+
 class Partition:
-    """The worker's view of one input partition: clock, counters, deadline heap, state cache."""
+    """The worker's view of one input partition: clock, counters, deadlines, state cache."""
 
     def __init__(
         self,
@@ -102,14 +113,12 @@ class Partition:
         # Next offset to read per input topic, written with the states it led to: a record
         # redelivered after a crash that already reached the table is skipped, not recounted.
         self.offsets: dict[str, int] = {}
-        self._heap: list[tuple[int, str, bool]] = []  # (deadline, contact, from_disk)
-        self._armed: dict[str, int] = {}  # contact -> the deadline its index entry holds
+        self._index = IndexWrites(partition)
+        self._timers = Timers(self._index)
         self._cache: dict[str, ContactState] = {}
         # Per cached contact: the next input offset per topic its stored state already covers.
         self._applied: dict[str, dict[str, int]] = {}
         self._dirty: set[str] = set()
-        self._index_adds: set[bytes] = set()
-        self._index_dels: set[bytes] = set()
         self._meta_dirty = False
         self._load()
 
@@ -122,18 +131,15 @@ class Partition:
             self.watermark = meta["watermark"]
             self.counts = Counts(**meta["counts"])
             self.offsets = meta["offsets"]
-        for key in self.store.scan(self.partition, keys.deadline_prefix(self.partition)):
-            deadline, contact = keys.parse_deadline_key(key)
-            self._heap.append((deadline, contact, True))
-            self._armed.setdefault(contact, deadline)  # keys sort by deadline: the earliest
-        heapq.heapify(self._heap)
+        index = self.store.scan(self.partition, keys.deadline_prefix(self.partition))
+        self._timers.recover(keys.parse_deadline_key(key) for key in index)  # by deadline
 
     @property
     def pending_deadlines(self) -> int:
-        return len(self._armed)
+        return len(self._timers)
 
     def next_deadline(self) -> int | None:
-        return self._heap[0][0] if self._heap else None
+        return self._timers.next_at()
 
     # --- one event ------------------------------------------------------------------------
 
@@ -163,15 +169,15 @@ class Partition:
             self._dead_letter(record, error.reason, error.detail, effects)
             return
         contact = event.contact_id
-        if record.key != contact.encode():
+        try:
+            check_key(record.key, event)
+        except InvalidInput as error:
             if not record.key or policy.rekey_mismatched:
                 # Its contact's state lives on another partition: send it there.
                 effects.rekeyed.append((contact.encode(), record.value))
                 self.counts.rekeyed += 1
-                return
-            shown = record.key.decode("utf-8", "replace")
-            detail = f"message key {shown!r} differs from contact_id {contact!r}"
-            self._dead_letter(record, KEY_MISMATCH, detail, effects)
+            else:
+                self._dead_letter(record, error.reason, error.detail, effects)
             return
         state = self._state(contact)
         applied = self._applied.setdefault(contact, {})
@@ -185,16 +191,17 @@ class Partition:
         before = event.ts if self.watermark is None else self.watermark
         if wall:
             before = max(before, wall_us())
-        if self.engine.is_duplicate(state, event, before):
+        at = self.engine.accept(state, event, before)
+        if at is None:
             self.counts.duplicate += 1
             return
         self.watermark = event.ts if self.watermark is None else max(self.watermark, event.ts)
-        outcome = self.engine.apply(state, event, max(before, event.ts))
+        state, changes = self.engine.on_item(state, event, at)
         self.counts.applied += 1
         applied[record.topic] = record.offset + 1
-        effects.changes.extend(outcome.changes)
-        self._cache[contact] = outcome.state
-        self._rearm(outcome.state)
+        effects.changes.extend(changes)
+        self._cache[contact] = state
+        self._rearm(state)
 
     def _dead_letter(self, record: Record, reason: str, detail: str, effects: Effects) -> None:
         effects.dead_letters.append(DeadLetter(record, reason, detail))
@@ -211,16 +218,16 @@ class Partition:
 
     def sweep(self, now: int, effects: Effects) -> None:
         """Fire every deadline up to `now`, each contact's in time order, at its instant."""
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            deadline, contact, from_disk = heapq.heappop(heap)
-            state = self._state(contact) if self._armed.get(contact) == deadline else None
+
+        def fire(deadline: int, contact: str) -> bool:
+            state = self._state(contact)
             if state is None:
-                if from_disk:  # left by a batch that crashed half-written
-                    self._unindex(deadline, contact)
-                continue
-            effects.changes.extend(self.engine.advance(state, deadline))
+                return False
+            effects.changes.extend(self.engine.on_notify(state, deadline))
             self._rearm(state)
+            return True
+
+        self._timers.fire(now, fire)
 
     # --- state ----------------------------------------------------------------------------
 
@@ -232,37 +239,12 @@ class Partition:
                 return None
             covered, body = _split(raw)
             self._applied[contact] = covered
-            state = self._cache[contact] = self.engine.decode(body, contact)
+            state = self._cache[contact] = self.engine.restore(body, contact)
         return state
 
     def _rearm(self, state: ContactState) -> None:
-        contact = state.contact_id
-        self._dirty.add(contact)
-        deadline = self.engine.next_deadline(state)
-        armed = self._armed.get(contact)
-        if deadline == armed:
-            return
-        if armed is not None:
-            self._unindex(armed, contact)
-            del self._armed[contact]
-        if deadline is not None:
-            key = keys.deadline_key(self.partition, deadline, contact)
-            self._index_adds.add(key)
-            self._index_dels.discard(key)
-            heapq.heappush(self._heap, (deadline, contact, False))
-            self._armed[contact] = deadline
-            if len(self._heap) > 2 * len(self._armed) + 1024:
-                self._compact()
-
-    def _compact(self) -> None:
-        """Drop superseded heap entries (each re-arming leaves one behind)."""
-        self._heap = [(d, c, False) for c, d in self._armed.items()]
-        heapq.heapify(self._heap)
-
-    def _unindex(self, deadline: int, contact: str) -> None:
-        key = keys.deadline_key(self.partition, deadline, contact)
-        self._index_dels.add(key)
-        self._index_adds.discard(key)
+        self._dirty.add(state.contact_id)
+        self._timers.arm(state.contact_id, self.engine.notify_at(state))
 
     def take_writes(self) -> list[tuple[bytes, bytes | None]]:
         """The table writes of everything since the last call, in crash-safe order.
@@ -270,14 +252,15 @@ class Partition:
         Index additions come first and removals last, so any prefix that survives a crash
         leaves every armed deadline in the index (stale extras are dropped at sweep time).
         """
-        writes: list[tuple[bytes, bytes | None]] = [(k, b"1") for k in sorted(self._index_adds)]
+        index = self._index
+        writes: list[tuple[bytes, bytes | None]] = [(k, b"1") for k in sorted(index.added)]
         cache, applied = self._cache, self._applied
-        encode = self.engine.encode
+        snapshot = self.engine.snapshot
         writes.extend(
-            (keys.state_key(c), _join(applied.get(c, {}), encode(cache[c])))
+            (keys.state_key(c), _join(applied.get(c, {}), snapshot(cache[c])))
             for c in sorted(self._dirty)
         )
-        writes.extend((k, None) for k in sorted(self._index_dels))
+        writes.extend((k, None) for k in sorted(index.removed))
         if self._meta_dirty or writes:
             meta = {
                 "watermark": self.watermark,
@@ -286,8 +269,8 @@ class Partition:
             }
             writes.append((keys.meta_key(self.partition), orjson.dumps(meta)))
         written = self._dirty
-        self._index_adds = set()
-        self._index_dels = set()
+        index.added = set()
+        index.removed = set()
         self._dirty = set()
         self._meta_dirty = False
         if len(cache) > self.cache_size:

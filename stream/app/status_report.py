@@ -10,7 +10,7 @@ from typing import Any
 
 from stream.app.partitions import Partitions
 from stream.app.ports import Clock, Metrics
-from stream.app.processor import Counts
+from stream.core.replay import Counts
 from stream.ops.metrics import PartitionCount
 from stream.ops.status import write_status
 

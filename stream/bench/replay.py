@@ -111,9 +111,9 @@ def _replay(data: str, rules: str) -> dict[str, Any]:
             changes += 1
         elapsed = time.process_time() - start
     counts = replayer.counts
-    events = counts.applied + counts.duplicates + counts.invalid
-    encode = replayer.engine.encode
-    state_bytes = sum(len(encode(state)) for state in replayer.states.values())
+    events = counts.applied + counts.duplicate + counts.invalid
+    snapshot = replayer.engine.snapshot
+    state_bytes = sum(len(snapshot(state)) for state in replayer.states.values())
     contacts = len(replayer.states)
     return {
         "rate": events / elapsed,

@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from stream.app.admin import ensure_topics
 from stream.cli.produce import contact_key, produce_lines
+from stream.core.changes import decode as decode_change
 from stream.core.timefmt import format_ts
 from stream.ops.status import handled_in
 from stream.testing.worker import (
@@ -131,7 +132,7 @@ async def _paced_latency(
                 now = time.time()
                 for batch in got.values():
                     for record in batch:
-                        cause = orjson.loads(record.value).get("cause_event_id")
+                        cause = decode_change(record.value).cause_event_id
                         if cause in sent:
                             latencies.append(now - sent.pop(cause))
         finally:

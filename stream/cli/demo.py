@@ -8,13 +8,13 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import click
 import orjson
 
 from stream.cli.produce import produce_lines
 from stream.cli.tail import describe, follow
+from stream.core.changes import Change, LifecycleChange
 from stream.ops.broker import DevBroker, default_data_dir
 from stream.ops.probe import answers_metadata
 from stream.settings import Settings
@@ -54,11 +54,11 @@ def ensure_broker(settings: Settings) -> tuple[str, DevBroker | None]:
 
 async def _stream_and_show(
     bootstrap: str, worker: WorkerProcess, lines: list[bytes], show: int
-) -> list[dict[str, Any]]:
-    changes: list[dict[str, Any]] = []
+) -> list[Change]:
+    changes: list[Change] = []
     stop = asyncio.Event()
 
-    def on_change(change: dict[str, Any]) -> None:
+    def on_change(change: Change) -> None:
         changes.append(change)
         if len(changes) <= show:
             click.echo("  " + describe(change))
@@ -89,7 +89,7 @@ async def _stream_and_show(
     return changes
 
 
-def summary(changes: list[dict[str, Any]]) -> list[str]:
+def summary(changes: list[Change]) -> list[str]:
     """Per segment: members at the end, entries, exits; then contacts per lifecycle stage."""
     members: dict[str, set[str]] = {}
     entered: Counter[str] = Counter()
@@ -97,16 +97,16 @@ def summary(changes: list[dict[str, Any]]) -> list[str]:
     stages: dict[str, str | None] = {}
     last_seq: dict[str, int] = {}
     for change in changes:
-        contact = change["contact_id"]
-        if change["seq"] <= last_seq.get(contact, 0):
+        contact = change.contact_id
+        if change.seq <= last_seq.get(contact, 0):
             continue  # a redelivery
-        last_seq[contact] = change["seq"]
-        if change["kind"] == "lifecycle":
-            stages[contact] = change["to"]
+        last_seq[contact] = change.seq
+        if isinstance(change, LifecycleChange):
+            stages[contact] = change.to
             continue
-        segment = change["segment"]
+        segment = change.segment
         group = members.setdefault(segment, set())
-        if change["change"] == "entered":
+        if change.change == "entered":
             group.add(contact)
             entered[segment] += 1
         else:

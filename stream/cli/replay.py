@@ -8,8 +8,8 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO, TypeVar
 
 import click
-import orjson
 
+from stream.core import changes
 from stream.core.ast import RuleSet
 from stream.core.loader import load_file
 from stream.core.replay import replay_lines
@@ -95,9 +95,9 @@ def replay(rules_path: str, events_path: str, until: str | None) -> None:
 
 def _run(rules: RuleSet, source: BinaryIO, until_us: int | None) -> None:
     out = sys.stdout.buffer
-    dumps = orjson.dumps
+    encode = changes.encode
     for change in replay_lines(rules, gc_friendly(source), until_us, on_invalid=_report):
-        out.write(dumps(change) + b"\n")
+        out.write(encode(change) + b"\n")
     out.flush()
 
 

@@ -8,36 +8,37 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-import orjson
 from aiokafka import AIOKafkaConsumer
 
 from stream.cli.options import setting_option, settings_from
+from stream.core import changes
+from stream.core.changes import Change, LifecycleChange, SegmentChange
 
 
-def describe(change: dict[str, Any]) -> str:
+def describe(change: Change) -> str:
     """One line for a person: when, who, what, why."""
-    if change.get("kind") == "lifecycle":
-        what = f"stage {change.get('from') or '-'} -> {change.get('to') or '-'}"
+    if isinstance(change, LifecycleChange):
+        what = f"stage {change.from_ or '-'} -> {change.to or '-'}"
     else:
-        sign = "+" if change.get("change") == "entered" else "-"
-        held = " (holdout)" if change.get("holdout") else ""
-        what = f"{sign}{change.get('segment')}{held}"
-    cause = change.get("cause_event_id")
-    why = f"{change.get('reason')}" + (f" {cause}" if cause else "")
-    return f"{change.get('at')}  {change.get('contact_id')}  {what}  [{why}] #{change.get('seq')}"
+        sign = "+" if change.change == "entered" else "-"
+        held = " (holdout)" if change.holdout else ""
+        what = f"{sign}{change.segment}{held}"
+    cause = change.cause_event_id
+    why = change.reason + (f" {cause}" if cause else "")
+    return f"{change.at}  {change.contact_id}  {what}  [{why}] #{change.seq}"
 
 
-def matches(change: dict[str, Any], segment: str | None, contact: str | None) -> bool:
+def matches(change: Change, segment: str | None, contact: str | None) -> bool:
     """Whether a change passes the --segment and --contact filters."""
-    if contact is not None and change.get("contact_id") != contact:
+    if contact is not None and change.contact_id != contact:
         return False
-    return segment is None or change.get("segment") == segment
+    return segment is None or (isinstance(change, SegmentChange) and change.segment == segment)
 
 
 async def follow(
     bootstrap: str,
     topic: str,
-    on_change: Callable[[dict[str, Any]], None],
+    on_change: Callable[[Change], None],
     *,
     from_beginning: bool = True,
     stop: asyncio.Event | None = None,
@@ -58,7 +59,7 @@ async def follow(
             for records in batches.values():
                 for record in records:
                     if record.value is not None:
-                        on_change(orjson.loads(record.value))
+                        on_change(changes.decode(record.value))
     finally:
         await consumer.stop()
 
@@ -78,7 +79,7 @@ def command(segment: str | None, contact: str | None, from_beginning: bool, **op
     """Follow segment changes and print one line per change (Ctrl-C to stop)."""
     settings = settings_from(**options)
 
-    def show(change: dict[str, Any]) -> None:
+    def show(change: Change) -> None:
         if matches(change, segment, contact):
             click.echo(describe(change))
 

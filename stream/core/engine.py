@@ -1,8 +1,10 @@
-"""The engine step: `(state, event, now) -> (state, changes)`, and time passing as data.
+"""The engine step: one contact's state, moved forward in place by an event or by time.
 
-`apply` fires the contact's deadlines up to the new `now`, then applies the event and
-re-evaluates only what it can affect. `next_deadline` tells the caller when to call
-`advance` with no new event. Nothing here reads a clock or does I/O.
+The surface is that of a per-key stateful operator (Bytewax's `StatefulLogic`): `accept`
+decides whether an event is a duplicate and the instant it applies at, `on_item` applies it,
+`on_notify` fires the deadlines up to an instant, `notify_at` is the next of them, and
+`snapshot` / `restore` are the stored bytes. The state is mutated rather than copied: a copy
+per event would cost more than the evaluation. Nothing here reads a clock or does I/O.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from stream.core import ast, deadlines
+from stream.core.changes import Change, LifecycleChange, Reason, SegmentChange
 from stream.core.compile import LIFECYCLE, Plan, compile_rules
 from stream.core.events import IDENTIFY, Event
 from stream.core.feeds import SKIP
@@ -25,18 +27,6 @@ HOUR = 3_600_000_000
 DEFAULT_HORIZON = 24 * HOUR
 _PRUNE_RECENT_EVERY = 16  # forget expired event ids every this many new ones
 _MEMO_LIMIT = 4096  # seed sets remembered per engine; events come in a few shapes only
-
-Change = dict[str, Any]
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What one event did: the contact's state, its change messages, and whether it was a retry."""
-
-    state: ContactState
-    changes: list[Change] = field(default_factory=list)
-    duplicate: bool = False
-    now: int = 0
 
 
 def held_out(segment: str, contact_id: str, share: float) -> bool:
@@ -64,62 +54,55 @@ class Engine:
             kind: tuple((i, self.plan.feeds[i], self.plan.feeds[i].extractors[kind]) for i in feeds)
             for kind, feeds in self.plan.feeds_by_type.items()
         }
-        blank = self.new_state("")
+        blank = self._new_state("")
         self._blank_truths = [
             leaf.test(self.plan.feeds[leaf.feed].value(blank.feeds[leaf.feed], 0))
             for leaf in self.plan.time_leaves
         ]
 
-    # --- state -----------------------------------------------------------------------------
-
-    def new_state(self, contact_id: str) -> ContactState:
-        feeds = self._empty_feeds.copy()
-        for i, spec in self._unshared_feeds:
-            feeds[i] = spec.empty()
-        return ContactState(contact_id, feeds)
-
-    def encode(self, state: ContactState) -> bytes:
-        if state.now is not None:
-            self._forget_old_ids(state, state.now)
-        return encode_state(state, self.plan)
-
-    def decode(self, data: bytes, contact_id: str) -> ContactState:
-        return decode_state(data, contact_id, self.plan)
-
     # --- the step --------------------------------------------------------------------------
 
-    def is_duplicate(self, state: ContactState | None, event: Event, now: int) -> bool:
-        """Whether `event` repeats one this contact applied within the horizon before `now`."""
+    def accept(self, state: ContactState | None, event: Event, now: int) -> int | None:
+        """The instant `event` applies at, or None when it is a duplicate.
+
+        `now` is the caller's clock before the event. A duplicate repeats an event id that
+        this contact applied within the horizon before `now`. Any other event applies at the
+        latest of `now`, its own time and the contact's clock.
+        """
+        ts = event.ts
         if state is None:
-            return False
+            return now if now > ts else ts
         seen = state.recent.get(event.event_id)
-        return seen is not None and seen > now - self.horizon_us
-
-    def apply(self, state: ContactState | None, event: Event, now: int) -> Outcome:
-        """Apply one event. `now` is the caller's clock before it; the engine moves it to
-        ``max(now, event.ts)``, fires deadlines up to there, then applies the event."""
-        if state is None:
-            state = self.new_state(event.contact_id)
-        elif self.is_duplicate(state, event, now):
-            return Outcome(state, [], True, now)
-        return self.apply_new(state, event, now)
-
-    def apply_new(self, state: ContactState, event: Event, now: int) -> Outcome:
-        """`apply` for an event the caller already knows is not a duplicate."""
+        if seen is not None and seen > now - self.horizon_us:
+            return None
         before = state.now
-        first = before is None
         if before is None:
-            now = max(now, event.ts)
+            return now if now > ts else ts
+        return max(now, ts, before)
+
+    def on_item(
+        self, state: ContactState | None, event: Event, at: int
+    ) -> tuple[ContactState, list[Change]]:
+        """Apply an accepted event at `at`, the instant `accept` returned for it.
+
+        The contact's deadlines up to `at` fire first, each at its own instant; then the
+        event is recorded and only what it can affect is re-evaluated. Returns the contact's
+        state (new when `state` is None, else `state` itself, changed in place) and the
+        change messages in the order produced.
+        """
+        if state is None:
+            state = self._new_state(event.contact_id)
+        first = state.now is None
+        if first:
             changes: list[Change] = []
         else:
-            now = max(now, event.ts, before)
             due = state.next_at
-            if state.deadlines is None or (due is not None and due <= now):
-                changes = self.advance(state, now)
+            if state.deadlines is None or (due is not None and due <= at):
+                changes = self.on_notify(state, at)
             else:
                 changes = []
-        state.now = now
-        touched = self._ingest(state, event, now)
+        state.now = at
+        touched = self._ingest(state, event, at)
         identify = event.type == IDENTIFY
         merged = self._merge_traits(state, event.traits) if identify else ()
         if first:
@@ -129,13 +112,60 @@ class Engine:
         changed = deadlines.refresh(self.plan, state, touched) if touched else ()
         seeds = self._seeds(changed, merged, first) if changed or merged or first else ()
         if seeds:
-            reason = "profile" if identify else "event"
-            self._propagate(state, seeds, now, reason, event.event_id, changes)
+            reason: Reason = "profile" if identify else "event"
+            self._propagate(state, seeds, at, reason, event.event_id, changes)
         recent = state.recent
         recent[event.event_id] = event.ts
         if len(recent) % _PRUNE_RECENT_EVERY == 0:
-            self._forget_old_ids(state, now)
-        return Outcome(state, changes, False, now)
+            self._forget_expired(state, at)
+        return state, changes
+
+    def on_notify(self, state: ContactState, now: int) -> list[Change]:
+        """Fire every deadline up to `now` in time order, each at its own instant (in place)."""
+        if state.now is None:
+            return []
+        changes: list[Change] = []
+        deadline = self.notify_at(state)
+        while deadline is not None and deadline <= now:
+            due = deadlines.due_leaves(state, deadline)
+            flipped = deadlines.flipped_at(self.plan, state, due, deadline)
+            state.now = deadline
+            if flipped:
+                leaves, by_feed = self.plan.time_leaves, self.plan.nodes_by_feed
+                seeds = sorted({n for i in flipped for n in by_feed[leaves[i].feed]})
+                self._propagate(state, seeds, deadline, "time", None, changes)
+            deadlines.recompute(self.plan, state, due)
+            deadline = state.next_at
+        if now > state.now:
+            state.now = now
+        return changes
+
+    def notify_at(self, state: ContactState) -> int | None:
+        """The earliest instant at which a membership may change with no new event."""
+        if state.now is None:
+            return None
+        if state.deadlines is None:
+            deadlines.recompute_all(self.plan, state)
+        return state.next_at
+
+    def snapshot(self, state: ContactState) -> bytes:
+        """The contact's stored bytes. Event ids older than the horizon are dropped from
+        `state` itself first: stored or not, they can no longer make an event a duplicate."""
+        if state.now is not None:
+            self._forget_expired(state, state.now)
+        return encode_state(state, self.plan)
+
+    def restore(self, data: bytes, contact_id: str) -> ContactState:
+        """The state `snapshot` stored, under these rules (what they no longer have is dropped)."""
+        return decode_state(data, contact_id, self.plan)
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _new_state(self, contact_id: str) -> ContactState:
+        feeds = self._empty_feeds.copy()
+        for i, spec in self._unshared_feeds:
+            feeds[i] = spec.empty()
+        return ContactState(contact_id, feeds)
 
     def _seeds(self, touched: tuple[int, ...], merged: tuple[str, ...], first: bool) -> list[int]:
         """The nodes an event must re-evaluate, in dependency order (memoised: few shapes)."""
@@ -154,43 +184,13 @@ class Engine:
                 self._seed_memo[key] = seeds
         return seeds
 
-    def advance(self, state: ContactState, now: int) -> list[Change]:
-        """Fire every deadline up to `now` in time order, each at its own instant."""
-        if state.now is None:
-            return []
-        changes: list[Change] = []
-        deadline = self.next_deadline(state)
-        while deadline is not None and deadline <= now:
-            due = deadlines.due_leaves(state, deadline)
-            flipped = deadlines.flipped_at(self.plan, state, due, deadline)
-            state.now = deadline
-            if flipped:
-                leaves, by_feed = self.plan.time_leaves, self.plan.nodes_by_feed
-                seeds = sorted({n for i in flipped for n in by_feed[leaves[i].feed]})
-                self._propagate(state, seeds, deadline, "time", None, changes)
-            deadlines.recompute(self.plan, state, due)
-            deadline = state.next_at
-        if now > state.now:
-            state.now = now
-        return changes
-
-    def next_deadline(self, state: ContactState) -> int | None:
-        """The earliest instant at which a membership may change with no new event."""
-        if state.now is None:
-            return None
-        if state.deadlines is None:
-            deadlines.recompute_all(self.plan, state)
-        return state.next_at
-
-    # --- internals -------------------------------------------------------------------------
-
     def _true_for_nobody(self) -> tuple[int, ...]:
         """Nodes that hold for a contact with no events, no traits, no segments and no stage.
 
         A new contact's first evaluation must look at these even when its first event does
         not touch them; every other untouched node is false for it, as before.
         """
-        blank = self.new_state("")
+        blank = self._new_state("")
         blank.now = 0
         born = []
         for index, node in enumerate(self.plan.nodes):
@@ -236,7 +236,7 @@ class Engine:
         state: ContactState,
         seeds: Sequence[int],
         now: int,
-        reason: str,
+        reason: Reason,
         cause: str | None,
         out: list[Change],
     ) -> None:
@@ -271,17 +271,16 @@ class Engine:
                 state.seq += 1
                 stages = self.plan.stages
                 out.append(
-                    {
-                        "kind": "lifecycle",
-                        "contact_id": state.contact_id,
-                        "from": stages[old] if old is not None else None,
-                        "to": stages[new] if new is not None else None,
-                        "at": at or (at := format_ts(now)),
-                        "reason": reason,
-                        "cause_event_id": cause,
-                        "rules_version": self.rules_version,
-                        "seq": state.seq,
-                    }
+                    LifecycleChange(
+                        state.contact_id,
+                        stages[old] if old is not None else None,
+                        stages[new] if new is not None else None,
+                        at or (at := format_ts(now)),
+                        reason,
+                        cause,
+                        self.rules_version,
+                        state.seq,
+                    )
                 )
             else:
                 now_in = node.evaluate(state, now)
@@ -293,19 +292,17 @@ class Engine:
                     members.discard(key)
                 state.seq += 1
                 out.append(
-                    {
-                        "kind": "segment",
-                        "contact_id": state.contact_id,
-                        "segment": key,
-                        "change": "entered" if now_in else "exited",
-                        "at": at or (at := format_ts(now)),
-                        "reason": reason,
-                        "cause_event_id": cause,
-                        "rules_version": self.rules_version,
-                        "seq": state.seq,
-                        "holdout": node.holdout > 0.0
-                        and held_out(key, state.contact_id, node.holdout),
-                    }
+                    SegmentChange(
+                        state.contact_id,
+                        key,
+                        "entered" if now_in else "exited",
+                        at or (at := format_ts(now)),
+                        reason,
+                        cause,
+                        self.rules_version,
+                        state.seq,
+                        node.holdout > 0.0 and held_out(key, state.contact_id, node.holdout),
+                    )
                 )
             for reader in dependents[index]:
                 heapq.heappush(readers_due, reader)
@@ -335,7 +332,7 @@ class Engine:
         state.stage = new
         return old, new
 
-    def _forget_old_ids(self, state: ContactState, now: int) -> None:
+    def _forget_expired(self, state: ContactState, now: int) -> None:
         horizon = now - self.horizon_us
         recent = state.recent
         if recent and min(recent.values()) <= horizon:  # usually none is old: keep the dict

@@ -52,17 +52,23 @@ def parse_event(
     if max_bytes is not None and len(raw) > max_bytes:
         raise InvalidInput(TOO_LARGE, f"message is {len(raw)} bytes, the limit is {max_bytes}")
     event = decode_event(raw)
-    if key is not None and key != event.contact_id.encode():
-        shown = key.decode("utf-8", "replace")
-        raise InvalidInput(
-            KEY_MISMATCH, f"message key {shown!r} differs from contact_id {event.contact_id!r}"
-        )
+    if key is not None:
+        check_key(key, event)
     if max_future_us is not None and now_us is not None and event.ts > now_us + max_future_us:
         raise InvalidInput(
             TOO_FAR_IN_FUTURE,
             f"timestamp {event.ts} us is more than {max_future_us} us ahead of now",
         )
     return event
+
+
+def check_key(key: bytes | None, event: Event) -> None:
+    """Raise InvalidInput (KEY_MISMATCH) unless the message key is the event's contact id."""
+    if key != event.contact_id.encode():
+        shown = (key or b"").decode("utf-8", "replace")
+        raise InvalidInput(
+            KEY_MISMATCH, f"message key {shown!r} differs from contact_id {event.contact_id!r}"
+        )
 
 
 def decode_event(raw: bytes | str) -> Event:

@@ -6,15 +6,16 @@ the new `now` fire in (instant, contact id) order; then the event is applied.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from stream.core.ast import RuleSet
-from stream.core.engine import DEFAULT_HORIZON, Change, Engine
+from stream.core.changes import Change
+from stream.core.engine import DEFAULT_HORIZON, Engine
 from stream.core.events import Event, decode_event, event_from_object
 from stream.core.state import ContactState
+from stream.core.timers import Timers
 from stream.errors import InvalidInput
 
 InvalidHandler = Callable[[int, InvalidInput], None]
@@ -22,11 +23,18 @@ InvalidHandler = Callable[[int, InvalidInput], None]
 
 @dataclass(slots=True)
 class Counts:
-    """How every input line ended: applied, duplicate or invalid."""
+    """How every input message ended; the worker persists all but `invalid` with its state.
+
+    Replay skips an invalid line (`invalid`); the worker sends it to the dead-letter topic
+    (`dead_lettered`), or re-sends a message keyed wrongly or not at all under its contact id
+    (`rekeyed`).
+    """
 
     applied: int = 0
-    duplicates: int = 0
+    duplicate: int = 0
     invalid: int = 0
+    dead_lettered: int = 0
+    rekeyed: int = 0
 
 
 @dataclass(slots=True)
@@ -37,35 +45,29 @@ class Replayer:
     now: int | None = None
     states: dict[str, ContactState] = field(default_factory=dict)
     counts: Counts = field(default_factory=Counts)
-    _timers: list[tuple[int, str]] = field(default_factory=list)
-    _armed: dict[str, int] = field(default_factory=dict)
+    timers: Timers = field(default_factory=Timers)
 
     def feed(self, event: Event) -> list[Change]:
         """Apply one valid event; returns the change messages in the order produced."""
         engine = self.engine
         state = self.states.get(event.contact_id)
-        now = event.ts if self.now is None else self.now
-        # The membership test first: most events are not retries, and it is the cheap part.
-        if (
-            state is not None
-            and event.event_id in state.recent
-            and engine.is_duplicate(state, event, now)
-        ):
-            self.counts.duplicates += 1
+        at = engine.accept(state, event, event.ts if self.now is None else self.now)
+        if at is None:
+            self.counts.duplicate += 1
             return []
-        now = max(now, event.ts)
-        timers = self._timers
-        if timers and timers[0][0] <= now:
-            changes = self.advance(now)
+        due = self.timers.next_at()
+        if due is not None and due <= at:
+            changes = self.advance(at)
         else:
-            self.now = now
+            self.now = at
             changes = []
-        if state is None:
-            state = self.states[event.contact_id] = engine.new_state(event.contact_id)
-        outcome = engine.apply_new(state, event, now)
+        created = state is None
+        state, caused = engine.on_item(state, event, at)
+        if created:
+            self.states[event.contact_id] = state
         self.counts.applied += 1
-        changes.extend(outcome.changes)
-        self._arm(outcome.state)
+        changes.extend(caused)
+        self.timers.arm(state.contact_id, engine.notify_at(state))
         return changes
 
     def advance(self, now: int) -> list[Change]:
@@ -73,26 +75,17 @@ class Replayer:
         if self.now is not None and now < self.now:
             now = self.now
         self.now = now
+        engine, states, timers = self.engine, self.states, self.timers
         changes: list[Change] = []
-        timers = self._timers
-        while timers and timers[0][0] <= now:
-            instant, contact = heapq.heappop(timers)
-            if self._armed.get(contact) != instant:
-                continue  # superseded by a later arming
-            del self._armed[contact]
-            state = self.states[contact]
-            changes.extend(self.engine.advance(state, instant))
-            self._arm(state)
-        return changes
 
-    def _arm(self, state: ContactState) -> None:
-        deadline = self.engine.next_deadline(state)
-        contact = state.contact_id
-        if deadline is None:
-            self._armed.pop(contact, None)
-        elif self._armed.get(contact) != deadline:
-            self._armed[contact] = deadline
-            heapq.heappush(self._timers, (deadline, contact))
+        def fire(deadline: int, contact: str) -> bool:
+            state = states[contact]
+            changes.extend(engine.on_notify(state, deadline))
+            timers.arm(contact, engine.notify_at(state))
+            return True
+
+        timers.fire(now, fire)
+        return changes
 
 
 def replay_lines(

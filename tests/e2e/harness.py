@@ -18,6 +18,8 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import ConsumerRecord
 
 from stream.cli.produce import produce_lines
+from stream.core import changes
+from stream.core.changes import Change
 from stream.core.timefmt import format_ts
 from stream.testing import worker
 from stream.testing.worker import Names
@@ -118,8 +120,15 @@ def read_topic(
     return asyncio.run(run())
 
 
-def changes_of(records: Iterable[ConsumerRecord[bytes, bytes]]) -> list[dict[str, Any]]:
-    return [orjson.loads(r.value) for r in records if r.value is not None]
+def changes_of(records: Iterable[ConsumerRecord[bytes, bytes]]) -> list[Change]:
+    """The change messages of `records`, each checked to be exactly what its change encodes to."""
+    out = []
+    for record in records:
+        if record.value is not None:
+            change = changes.decode(record.value)
+            assert changes.encode(change) == record.value, record.value
+            out.append(change)
+    return out
 
 
 def partition_of(contact: str, partitions: int) -> int:

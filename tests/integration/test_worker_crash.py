@@ -11,11 +11,11 @@ import os
 import random
 import time
 from pathlib import Path
-from typing import Any
 
 import orjson
 from aiokafka.structs import ConsumerRecord
 
+from stream.core.changes import Change
 from stream.core.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
@@ -54,12 +54,12 @@ def _wait_all_handled(worker: WorkerProcess, total: int, stall_s: float = 30.0) 
         time.sleep(0.1)
 
 
-def _check_repeats_are_identical(changes: list[dict[str, Any]]) -> int:
+def _check_repeats_are_identical(changes: list[Change]) -> int:
     """A redelivered change is the same message as the first one with its seq."""
-    first: dict[tuple[str, int], dict[str, Any]] = {}
+    first: dict[tuple[str, int], Change] = {}
     repeats = 0
     for change in changes:
-        key = (change["contact_id"], change["seq"])
+        key = (change.contact_id, change.seq)
         if key in first:
             assert change == first[key]
             repeats += 1
@@ -70,7 +70,7 @@ def _check_repeats_are_identical(changes: list[dict[str, Any]]) -> int:
 
 def _crash_run(
     kafka_bootstrap: str, names: Names, tmp_path: Path, extra: list[str], total: int
-) -> tuple[list[ConsumerRecord[bytes, bytes]], list[dict[str, Any]], int]:
+) -> tuple[list[ConsumerRecord[bytes, bytes]], list[Change], int]:
     lines = _stream(total)
     expected = list(replay_lines(load_file(EXAMPLE_RULES), lines))
     produce(kafka_bootstrap, names.events, lines, PARTITIONS)
@@ -121,7 +121,7 @@ def test_kill_9_loses_nothing(kafka_bootstrap: str, unique_name: str, tmp_path: 
     print(f"{len(changes)} change messages, {repeats} redelivered after kills")
     kept = drop_repeats(changes)
     for contact, mine in kept.items():
-        assert [c["seq"] for c in mine] == list(range(1, len(mine) + 1)), contact
+        assert [c.seq for c in mine] == list(range(1, len(mine) + 1)), contact
     assert kept == by_contact(expected)
 
 

@@ -105,7 +105,7 @@ def test_every_bad_kind_is_dead_lettered_and_counts_add_up(
                 kafka_bootstrap, names.changes, lambda rs: len(rs) >= 2, timeout=30, settle=0.5
             )
         )
-        assert sorted((c["contact_id"], c["segment"], c["seq"]) for c in changes) == [
+        assert sorted((c.contact_id, c.segment, c.seq) for c in changes) == [
             ("c1", "quiet", 1),
             ("c3", "quiet", 1),
         ]

@@ -74,6 +74,6 @@ def test_join_and_leave_mid_stream(kafka_bootstrap: str, unique_name: str, tmp_p
         w.assert_healthy()
     kept = drop_repeats(changes_of(records))
     for contact, mine in kept.items():
-        assert [c["seq"] for c in mine] == list(range(1, len(mine) + 1)), contact
+        assert [c.seq for c in mine] == list(range(1, len(mine) + 1)), contact
     assert kept == by_contact(expected)
     assert all(w.starts == 1 for w in workers)

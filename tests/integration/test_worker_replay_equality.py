@@ -7,6 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from stream.core.changes import SegmentChange
 from stream.core.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
@@ -38,7 +39,7 @@ def test_worker_equals_replay(
     lines = _stream(partitions)
     expected = list(replay_lines(load_file(EXAMPLE_RULES), lines))
     assert len(expected) > 1000  # the stream exercises the rules, time-driven changes included
-    assert any(c["reason"] == "time" for c in expected)
+    assert any(c.reason == "time" for c in expected)
     names = Names(unique_name)
     produce(kafka_bootstrap, names.events, lines, partitions)
     worker = WorkerProcess(
@@ -58,15 +59,14 @@ def test_worker_equals_replay(
         worker.stop()
     worker.assert_healthy()
     assert by_contact(changes_of(records)) == by_contact(expected)
-    for record in records:
+    for record, change in zip(records, changes_of(records), strict=True):
         headers = dict(record.headers)
-        change = orjson.loads(record.value)
-        assert record.key == change["contact_id"].encode()
+        assert record.key == change.contact_id.encode()
         assert headers["ce_specversion"] == b"1.0"
-        assert headers["ce_id"] == f"{change['contact_id']}:{change['seq']}".encode()
+        assert headers["ce_id"] == f"{change.contact_id}:{change.seq}".encode()
         assert headers["ce_subject"] == record.key
-        assert headers["ce_time"] == change["at"].encode()
+        assert headers["ce_time"] == change.at.encode()
         kind = (
-            "lifecycle.changed" if change["kind"] == "lifecycle" else f"segment.{change['change']}"
+            f"segment.{change.change}" if isinstance(change, SegmentChange) else "lifecycle.changed"
         )
         assert headers["ce_type"] == kind.encode()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import orjson
 
+from stream.core.changes import Change, SegmentChange
 from stream.core.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import SECOND, format_ts
@@ -30,8 +31,10 @@ def _line(eid: str, contact: str, kind: str, ts: int, **extra: object) -> bytes:
     return orjson.dumps({**body, **extra})
 
 
-def _brief(changes: list[dict[str, object]]) -> list[tuple[object, ...]]:
-    return [(c["contact_id"], c["segment"], c["change"], c["at"], c["reason"]) for c in changes]
+def _brief(changes: list[Change]) -> list[tuple[object, ...]]:
+    segments = [c for c in changes if isinstance(c, SegmentChange)]
+    assert len(segments) == len(changes)
+    return [(c.contact_id, c.segment, c.change, c.at, c.reason) for c in segments]
 
 
 def _contacts(t0: int) -> list[bytes]:
@@ -75,7 +78,7 @@ def test_event_clock_fires_deadlines_when_the_partition_clock_passes_them(
     finally:
         worker.stop()
     worker.assert_healthy()
-    timed = [c for c in changes_of(after) if c["reason"] == "time"]
+    timed = [c for c in changes_of(after) if c.reason == "time"]
     assert _brief(timed) == [
         ("c1", "hot", "exited", format_ts(T0 + MINUTE + HOUR), "time"),
         ("c1", "quiet", "entered", format_ts(T0 + 3 * MINUTE + 2 * HOUR), "time"),
@@ -105,10 +108,15 @@ def test_wall_clock_fires_deadlines_within_a_second(
         ("hot", "exited"): t0 + 1 * SECOND + 4 * SECOND,
         ("quiet", "entered"): t0 + 3 * SECOND + 6 * SECOND,
     }
-    timed = [(c, r) for c, r in zip(changes, records, strict=True) if c["reason"] == "time"]
-    assert [(c["segment"], c["change"]) for c, _ in timed] == list(due)
+    timed = [
+        (c, r)
+        for c, r in zip(changes, records, strict=True)
+        if isinstance(c, SegmentChange) and c.reason == "time"
+    ]
+    assert len(timed) == sum(c.reason == "time" for c in changes)
+    assert [(c.segment, c.change) for c, _ in timed] == list(due)
     for change, record in timed:
-        deadline = due[(change["segment"], change["change"])]
-        assert change["at"] == format_ts(deadline)
+        deadline = due[(change.segment, change.change)]
+        assert change.at == format_ts(deadline)
         published_us = record.timestamp * 1000
         assert deadline <= published_us + 1000 and published_us - deadline < 1 * SECOND

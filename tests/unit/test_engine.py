@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from stream.core.changes import Change, LifecycleChange, SegmentChange
 from stream.core.engine import Engine, held_out
 from stream.core.events import event_from_object
 from stream.core.loader import load_dict, load_file
@@ -42,9 +43,11 @@ def changes_for(
 ) -> list[tuple[str, str, str]]:
     out = replay_objects(rules, events, until)
     return [
-        (c.get("segment") or "stage", c.get("change") or f"{c['from']}->{c['to']}", c["at"])
+        (c.segment, c.change, c.at)
+        if isinstance(c, SegmentChange)
+        else ("stage", f"{c.from_}->{c.to}", c.at)
         for c in out
-        if segment is None or c.get("segment") == segment
+        if segment is None or (isinstance(c, SegmentChange) and c.segment == segment)
     ]
 
 
@@ -85,10 +88,16 @@ def test_time_changes_carry_the_deadline_not_the_next_event_time(rules: Any) -> 
         event(2, T0 + 45 * DAY, "email_open", contact="c2"),
     ]
     out = replay_objects(rules, events)
-    exits = [c for c in out if c.get("segment") == "guide_downloaders" and c["change"] == "exited"]
+    exits = [
+        c
+        for c in out
+        if isinstance(c, SegmentChange)
+        and c.segment == "guide_downloaders"
+        and c.change == "exited"
+    ]
     assert len(exits) == 1
-    assert exits[0]["at"] == format_ts(T0 + 30 * DAY)
-    assert exits[0]["reason"] == "time" and exits[0]["cause_event_id"] is None
+    assert exits[0].at == format_ts(T0 + 30 * DAY)
+    assert exits[0].reason == "time" and exits[0].cause_event_id is None
 
 
 def test_stage_is_a_high_water_mark(rules: Any) -> None:
@@ -96,8 +105,8 @@ def test_stage_is_a_high_water_mark(rules: Any) -> None:
         identify(1, T0, email="a@b.c", company={"name": "Acme"}),
         identify(2, T0 + DAY, company=None),
     ]
-    stages = [c for c in replay_objects(rules, events) if c["kind"] == "lifecycle"]
-    assert [(c["from"], c["to"]) for c in stages] == [(None, "lead")]
+    stages = [c for c in replay_objects(rules, events) if isinstance(c, LifecycleChange)]
+    assert [(c.from_, c.to) for c in stages] == [(None, "lead")]
 
 
 def test_allow_regress_lets_the_stage_fall_back() -> None:
@@ -134,20 +143,20 @@ def test_duplicates_change_nothing_and_late_events_count_where_they_belong(rules
 def test_seq_rises_by_one_per_contact_and_at_never_goes_back(rules: Any) -> None:
     stream = list(generate(200, 3000, seed=3))
     out = replay_objects(rules, stream, until_us=parse_ts("2027-03-01T00:00:00Z"))
-    by_contact: dict[str, list[dict[str, Any]]] = {}
+    by_contact: dict[str, list[Change]] = {}
     for change in out:
-        by_contact.setdefault(change["contact_id"], []).append(change)
+        by_contact.setdefault(change.contact_id, []).append(change)
     assert by_contact
     for changes in by_contact.values():
-        assert [c["seq"] for c in changes] == list(range(1, len(changes) + 1))
-        ats = [parse_ts(c["at"]) for c in changes]
+        assert [c.seq for c in changes] == list(range(1, len(changes) + 1))
+        ats = [parse_ts(c.at) for c in changes]
         assert ats == sorted(ats)
         members: set[str] = set()
         for c in changes:
-            if c["kind"] == "segment":
-                entering = c["change"] == "entered"
-                assert (c["segment"] in members) is not entering
-                (members.add if entering else members.discard)(c["segment"])
+            if isinstance(c, SegmentChange):
+                entering = c.change == "entered"
+                assert (c.segment in members) is not entering
+                (members.add if entering else members.discard)(c.segment)
 
 
 def test_state_round_trip_mid_stream_changes_nothing(rules: Any) -> None:
@@ -160,7 +169,7 @@ def test_state_round_trip_mid_stream_changes_nothing(rules: Any) -> None:
     for i, e in enumerate(stream):
         if i % 97 == 0:
             hopping.states = {
-                k: engine.decode(engine.encode(s), k) for k, s in hopping.states.items()
+                k: engine.restore(engine.snapshot(s), k) for k, s in hopping.states.items()
             }
         got.extend(hopping.feed(e))
     assert got == expected
@@ -170,7 +179,7 @@ def test_state_stays_small(rules: Any) -> None:
     replayer = Replayer(Engine(rules))
     for e in generate(500, 5000, seed=9):
         replayer.feed(event_from_object(e))
-    sizes = [len(replayer.engine.encode(s)) for s in replayer.states.values()]
+    sizes = [len(replayer.engine.snapshot(s)) for s in replayer.states.values()]
     # A very active contact keeps one entry per event inside a 90-day score window;
     # the bar is on the average contact.
     assert sum(sizes) / len(sizes) < 1024
@@ -213,5 +222,8 @@ def test_an_all_time_min_or_max_of_zero_survives_storing_the_state(
     for n, amount in enumerate(amounts):
         e = event(n, T0 + n * DAY, "purchase", properties={"amount": amount})
         got.extend(replayer.feed(event_from_object(e)))
-        replayer.states["c1"] = engine.decode(engine.encode(replayer.states["c1"]), "c1")
-    assert [(c["segment"], c["change"]) for c in got] == [("low", "entered")]
+        replayer.states["c1"] = engine.restore(engine.snapshot(replayer.states["c1"]), "c1")
+    assert [(c.segment, c.change) for c in got if isinstance(c, SegmentChange)] == [
+        ("low", "entered")
+    ]
+    assert all(isinstance(c, SegmentChange) for c in got)

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import event, given, note, settings
 
 from stream.core.ast import RuleSet, ScoreDef
-from stream.core.engine import Change, Engine
+from stream.core.changes import Change
+from stream.core.engine import Engine
 from stream.core.events import event_from_object
 from stream.core.loader import load_file
 from stream.core.replay import Replayer, replay_objects
@@ -53,12 +54,13 @@ def first_difference(
     return "none"
 
 
-def compare(rules: RuleSet, stream: Stream, in_hypothesis: bool = True) -> list[dict[str, Any]]:
-    """Assert the engine's output equals the oracle's; return it."""
+def compare(rules: RuleSet, stream: Stream, in_hypothesis: bool = True) -> list[Change]:
+    """Assert the engine's output, as published JSON objects, equals the oracle's; return it."""
     oracle = run_oracle(rules, stream.events, stream.until_us, stream.horizon_us)
     expected = oracle.out
-    produced = replay_objects(rules, stream.wire(), stream.until_us, stream.horizon_us)
-    actual = by_contact(produced)
+    changes = replay_objects(rules, stream.wire(), stream.until_us, stream.horizon_us)
+    produced = [change.to_json() for change in changes]
+    actual = {c: [m.to_json() for m in ms] for c, ms in by_contact(changes).items()}
     difference = first_difference(expected, actual)
     if in_hypothesis:
         reasons = sorted({m["reason"] for ms in expected.values() for m in ms})
@@ -68,8 +70,8 @@ def compare(rules: RuleSet, stream: Stream, in_hypothesis: bool = True) -> list[
     assert actual == expected, difference
     # replay's global order too: deadlines of all contacts by (instant, contact id)
     assert produced == oracle.log
-    assert replay_round_tripped(rules, stream) == produced, "a state round trip changed it"
-    return produced
+    assert replay_round_tripped(rules, stream) == changes, "a state round trip changed it"
+    return changes
 
 
 def replay_round_tripped(rules: RuleSet, stream: Stream) -> list[Change]:
@@ -83,8 +85,8 @@ def replay_round_tripped(rules: RuleSet, stream: Stream) -> list[Change]:
         changes.extend(replayer.feed(event))
         contact = event.contact_id
         if contact in replayer.states:
-            stored = engine.encode(replayer.states[contact])
-            replayer.states[contact] = engine.decode(stored, contact)
+            stored = engine.snapshot(replayer.states[contact])
+            replayer.states[contact] = engine.restore(stored, contact)
     if stream.until_us is not None:
         changes.extend(replayer.advance(stream.until_us))
     return changes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stream.core.events import parse_event
+from stream.core.events import check_key, parse_event
 from stream.errors import InvalidInput
 
 GOOD = b'{"event_id":"e1","contact_id":"c1","type":"page_view","timestamp":"2026-11-20T10:00:00Z"}'
@@ -56,6 +56,22 @@ def test_key_must_match_contact() -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_event(GOOD, key=b"c2")
     assert caught.value.reason == "key_mismatch"
+
+
+@pytest.mark.parametrize(
+    ("key", "detail"),
+    [
+        (b"c2", "message key 'c2' differs from contact_id 'c1'"),
+        (None, "message key '' differs from contact_id 'c1'"),
+        (b"", "message key '' differs from contact_id 'c1'"),
+    ],
+)
+def test_check_key_says_which_key_differs(key: bytes | None, detail: str) -> None:
+    event = parse_event(GOOD)
+    check_key(b"c1", event)
+    with pytest.raises(InvalidInput) as caught:
+        check_key(key, event)
+    assert (caught.value.reason, caught.value.detail) == ("key_mismatch", detail)
 
 
 def test_future_tolerance_and_size() -> None:

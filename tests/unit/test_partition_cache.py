@@ -45,6 +45,6 @@ def test_states_written_by_a_batch_in_flight_stay_cached_for_the_next_batch() ->
         part.handle(_record(offset, contact), lambda: 0, second)
 
     assert in_flight
-    assert [(c["contact_id"], c["segment"], c["seq"]) for c in second.changes] == [
+    assert [(c.contact_id, c.segment, c.seq) for c in second.changes] == [
         (contact, "regulars", 2) for contact in ["a", "b", "c", "d"]
     ]

@@ -8,13 +8,12 @@ replay's, and a repeated change is identical to the first one.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stream.app.processor import Effects, Partition, Policy, Record
+from stream.core.changes import Change
 from stream.core.engine import Engine
 from stream.core.loader import load_file
 from stream.core.replay import replay_lines
@@ -36,11 +35,11 @@ def _never() -> int:
     raise AssertionError("the event clock must not read the wall clock")
 
 
-def _run(batches: list[int], crashes: list[tuple[int, int]]) -> list[dict[str, Any]]:
+def _run(batches: list[int], crashes: list[tuple[int, int]]) -> list[Change]:
     """Process RECORDS in batches; `crashes` maps a batch number to a crash point."""
     engine = Engine(RULES)
     store = MemoryStore()
-    published: list[dict[str, Any]] = []
+    published: list[Change] = []
     committed = 0  # the input offset Faust would have committed
     crash_at = dict(crashes)
     part = Partition(0, engine, store, Policy(clock="event"))
@@ -79,9 +78,9 @@ def test_crash_anywhere_in_a_batch_loses_nothing(
     batches: list[int], crashes: list[tuple[int, int]]
 ) -> None:
     published = _run(batches, crashes)
-    first: dict[tuple[str, int], dict[str, Any]] = {}
+    first: dict[tuple[str, int], Change] = {}
     for change in published:
-        assert first.setdefault((change["contact_id"], change["seq"]), change) == change
+        assert first.setdefault((change.contact_id, change.seq), change) == change
     assert drop_repeats(published) == EXPECTED
 
 

@@ -1,0 +1,51 @@
+"""A partition's meta record and deadline index, as an earlier worker wrote them, still load."""
+
+from __future__ import annotations
+
+import orjson
+
+from stream.app import keys
+from stream.app.processor import Effects, Partition, Policy, Record
+from stream.core.engine import Engine
+from stream.core.loader import load_text
+from stream.core.timefmt import parse_ts
+from stream.testing.fakes import MemoryStore
+
+RULES = """
+version: 1
+segments:
+  - id: recent_visitors
+    when: {event: page_view, within: 1h}
+"""
+T0 = parse_ts("2026-11-20T10:00:00Z")
+# Byte for byte what the worker stored before Counts was shared with replay.
+OLD_META = (
+    b'{"watermark":1795167000000000,'
+    b'"counts":{"applied":3,"duplicate":1,"dead_lettered":2,"rekeyed":4},'
+    b'"offsets":{"events":10}}'
+)
+
+
+def test_old_meta_loads_and_is_written_back_in_the_same_form() -> None:
+    store = MemoryStore()
+    store.write(0, [(keys.meta_key(0), OLD_META)])
+    part = Partition(0, Engine(load_text(RULES, "rules.yaml")), store, Policy(clock="event"))
+    counts = part.counts
+    assert (counts.applied, counts.duplicate, counts.dead_lettered, counts.rekeyed) == (3, 1, 2, 4)
+    event = {"event_id": "e1", "contact_id": "c1", "type": "page_view",
+             "timestamp": "2026-11-20T10:00:00Z"}  # fmt: skip
+    part.handle(Record("events", 0, 10, b"c1", orjson.dumps(event)), lambda: 0, Effects())
+    meta = dict(part.take_writes())[keys.meta_key(0)]
+    assert meta == OLD_META.replace(b'"applied":3', b'"applied":4').replace(
+        b'"events":10', b'"events":11'
+    ).replace(b"1795167000000000", str(T0).encode())
+
+
+def test_a_stale_index_entry_of_a_contact_with_no_state_is_removed_when_it_comes_due() -> None:
+    store = MemoryStore()
+    stale = keys.deadline_key(0, T0, "gone")
+    store.write(0, [(stale, b"1")])
+    part = Partition(0, Engine(load_text(RULES, "rules.yaml")), store, Policy(clock="event"))
+    assert part.pending_deadlines == 1 and part.next_deadline() == T0
+    part.sweep(T0, Effects())
+    assert part.take_writes()[:1] == [(stale, None)]
