@@ -7,7 +7,6 @@ integer microseconds.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +31,7 @@ from stream.core.ast import (
     StageTest,
     Trait,
 )
+from stream.core.values import compile_pattern
 
 SECOND = 1_000_000
 MINUTE = 60 * SECOND
@@ -53,7 +53,7 @@ def pred(op: str, operand: Any, ignore_case: bool = False) -> Predicate:
         operand = tuple(operand)
     pattern = None
     if op == "matches":
-        pattern = re.compile(operand, re.IGNORECASE if ignore_case else 0)
+        pattern = compile_pattern(operand, ignore_case)
     return Predicate(op, operand, ignore_case, pattern)
 
 
