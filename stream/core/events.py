@@ -87,7 +87,8 @@ def parse_event(
     if key is not None and key != event.contact_id.encode():
         shown = key.decode("utf-8", "replace")
         raise InvalidInput(
-            KEY_MISMATCH, f"message key {shown!r} differs from contact_id {event.contact_id!r}"
+            KEY_MISMATCH,
+            f"message key {shown!r:.300} differs from contact_id {event.contact_id!r}",
         )
     if max_future_us is not None and now_us is not None:
         check_future(event.ts, now_us, max_future_us)
@@ -155,8 +156,8 @@ def _validate(obj: object, limits: Limits) -> Event:
     if not limits.earliest_us <= ts < limits.latest_us:
         raise InvalidInput(
             TIMESTAMP_OUT_OF_RANGE,
-            f"timestamp {format_ts(ts)} is not from {format_ts(limits.earliest_us)} "
-            f"up to {format_ts(limits.latest_us)}",
+            f"timestamp {format_ts(ts)} is outside the range the worker takes: from "
+            f"{format_ts(limits.earliest_us)} to before {format_ts(limits.latest_us)}",
         )
     properties = get("properties")
     traits = get("traits")

@@ -186,7 +186,8 @@ def _score_rule(item: object, path: str, index: int, ctx: Context) -> ScoreRule 
         ctx.structure(join(path, "points"), f"points needs a number, got {describe(points)}")
     elif "points" in node and not -MAX_POINTS <= points <= MAX_POINTS:
         ctx.meaning_problem(
-            join(path, "points"), f"points {describe(points)} is too large: at most 1e100 either way"
+            join(path, "points"),
+            f"points {describe(points)} is too large: at most 1e100 either way",
         )
     if _problem_count(ctx) > before or types is None or where is None:
         return None
