@@ -156,8 +156,8 @@ def _validate(obj: object, limits: Limits) -> Event:
     if not limits.earliest_us <= ts < limits.latest_us:
         raise InvalidInput(
             TIMESTAMP_OUT_OF_RANGE,
-            f"timestamp {format_ts(ts)} is outside the range the worker takes: from "
-            f"{format_ts(limits.earliest_us)} to before {format_ts(limits.latest_us)}",
+            f"timestamp {stamp!r} ({format_ts(ts)} in UTC) is outside the accepted range, "
+            f"from {format_ts(limits.earliest_us)} to before {format_ts(limits.latest_us)}",
         )
     properties = get("properties")
     traits = get("traits")

@@ -184,7 +184,7 @@ def _score_rule(item: object, path: str, index: int, ctx: Context) -> ScoreRule 
     points = node.get("points")
     if "points" in node and not is_number(points):
         ctx.structure(join(path, "points"), f"points needs a number, got {describe(points)}")
-    elif "points" in node and not -MAX_POINTS <= points <= MAX_POINTS:
+    elif is_number(points) and not -MAX_POINTS <= points <= MAX_POINTS:
         ctx.meaning_problem(
             join(path, "points"),
             f"points {describe(points)} is too large: at most 1e100 either way",
