@@ -46,9 +46,14 @@ def gc_friendly(lines: Iterable[Line]) -> Iterator[Line]:
 
 
 def _report(number: int, error: InvalidInput) -> None:
-    # One report per line, whatever a hostile value put into the detail.
-    detail = error.detail.replace("\r", "\\r").replace("\n", "\\n")
-    sys.stderr.write(f"line {number}: {error.reason}: {detail}\n")
+    sys.stderr.write(f"line {number}: {error.reason}: {_printable(error.detail)}\n")
+
+
+def _printable(text: str) -> str:
+    """`text` with what is not printable (line breaks, controls) escaped: one report, one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class _Position:

@@ -156,7 +156,7 @@ def _validate(obj: object, limits: Limits) -> Event:
     if not limits.earliest_us <= ts < limits.latest_us:
         raise InvalidInput(
             TIMESTAMP_OUT_OF_RANGE,
-            f"timestamp {stamp!r} ({format_ts(ts)} in UTC) is outside the accepted range, "
+            f"timestamp {stamp!r:.64} ({format_ts(ts)} in UTC) is outside the accepted range, "
             f"from {format_ts(limits.earliest_us)} to before {format_ts(limits.latest_us)}",
         )
     properties = get("properties")
