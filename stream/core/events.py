@@ -12,7 +12,6 @@ from stream.core.timefmt import SECOND, format_ts, parse_ts
 from stream.errors import InvalidInput
 
 IDENTIFY = "identify"
-MAX_CONTACT_ID = DEFAULT_LIMITS.contact_id_chars
 
 # Reason codes carried by dead letters and replay's skipped-line reports.
 NOT_JSON = "not_json"
