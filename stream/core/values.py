@@ -117,8 +117,8 @@ _RE2_HINTS = {
 def compile_pattern(text: str, ignore_case: bool = False) -> Pattern:
     """Compile a `matches` pattern with RE2, whose searches take time linear in the text.
 
-    Raises ValueError with RE2's reason when RE2 refuses the pattern (look-around and
-    backreferences, for example: they are what makes backtracking engines slow).
+    Raises ValueError with RE2's reason when RE2 refuses the pattern: look-around and
+    backreferences, for example, which only a backtracking engine can run.
     """
     options = re2.Options()
     options.log_errors = False  # RE2 would print to stderr; the reason goes into the error
