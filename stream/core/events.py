@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, NamedTuple, NoReturn
 
 import orjson
@@ -196,16 +195,23 @@ def _check_identifiers(event_id: str, contact_id: str, kind: str, limits: Limits
         )
 
 
+# One container being checked: (the object or list, its depth, the frame holding it).
+_Frame = tuple[Any, int, Any]
+
+
 def check_values(top: dict[str, Any], name: str, limits: Limits = DEFAULT_LIMITS) -> None:
     """Raise InvalidInput unless `top` (traits or properties, called `name`) is within
     `limits`: strings and keys, numbers, nesting depth and the number of values."""
     text_chars, magnitude, max_depth = limits.text_chars, limits.number_magnitude, limits.depth
     left = limits.values
     # A stack, not recursion: a value built in Python may nest deeper than recursion goes.
-    stack: list[tuple[dict[str, Any] | list[Any], int, str]] = [(top, 1, name)]
+    # Paths are worked out only for a message: this runs for every event.
+    stack: list[_Frame] = [(top, 1, None)]
     while stack:
-        node, depth, where = stack.pop()
+        frame = stack.pop()
+        node, depth, _ = frame
         if depth > max_depth:
+            where = _where(frame, name)
             raise InvalidInput(TOO_DEEP, f"{where}: nests deeper than the limit of {max_depth}")
         left -= len(node)
         if left < 0:
@@ -217,32 +223,45 @@ def check_values(top: dict[str, Any], name: str, limits: Limits = DEFAULT_LIMITS
             if depth > 1:
                 for key in node:
                     if type(key) is not str or len(key) > text_chars:
-                        _bad_key(key, where, text_chars)
-            members: Iterable[tuple[str | int, Any]] = node.items()
+                        _bad_key(key, _where(frame, name), text_chars)
+            values = node.values()
         else:
-            members = enumerate(node)
-        for label, value in members:
+            values = node
+        for value in values:
             kind = type(value)
             if kind is str:
                 if len(value) > text_chars:
                     raise InvalidInput(
                         TEXT_TOO_LONG,
-                        f"{_member(where, label)}: {len(value)} characters, "
+                        f"{_where(frame, name, value)}: {len(value)} characters, "
                         f"the limit is {text_chars}",
                     )
             elif kind is int or kind is float:
                 if not -magnitude <= value <= magnitude:  # also false for NaN
                     raise InvalidInput(
                         NUMBER_OUT_OF_RANGE,
-                        f"{_member(where, label)}: a number must be finite and at most "
+                        f"{_where(frame, name, value)}: a number must be finite and at most "
                         f"{magnitude:g} in size",
                     )
             elif kind is dict or kind is list:
-                stack.append((value, depth + 1, _member(where, label)))
+                stack.append((value, depth + 1, frame))
             elif value is not None and kind is not bool:
-                raise InvalidInput(
-                    WRONG_TYPE, f"{_member(where, label)}: {kind.__name__} is not a JSON value"
-                )
+                where = _where(frame, name, value)
+                raise InvalidInput(WRONG_TYPE, f"{where}: {kind.__name__} is not a JSON value")
+
+
+def _where(frame: _Frame, name: str, value: Any = None) -> str:
+    """The path of `value` (or of the frame's container) from `name`, for a message."""
+    labels: list[str] = []
+    child = value
+    while frame is not None:
+        node, _, parent = frame
+        if child is not None:
+            members = node.items() if type(node) is dict else enumerate(node)
+            label = next(k for k, v in members if v is child)
+            labels.append(f"[{label}]" if type(label) is int else f".{label:.40}")
+        child, frame = node, parent
+    return name + "".join(reversed(labels))
 
 
 def _bad_key(key: object, where: str, text_chars: int) -> NoReturn:
@@ -251,12 +270,6 @@ def _bad_key(key: object, where: str, text_chars: int) -> NoReturn:
     raise InvalidInput(
         TEXT_TOO_LONG, f"{where}: a key of {len(key)} characters, the limit is {text_chars}"
     )
-
-
-def _member(where: str, label: str | int) -> str:
-    if type(label) is int:
-        return f"{where}[{label}]"
-    return f"{where}.{label:.40}"
 
 
 def _check_encodable(obj: dict[str, Any]) -> None:
