@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO, TypeVar
+from typing import TypeVar
 
 import click
 
@@ -46,7 +46,25 @@ def gc_friendly(lines: Iterable[Line]) -> Iterator[Line]:
 
 
 def _report(number: int, error: InvalidInput) -> None:
-    sys.stderr.write(f"line {number}: {error.reason}: {error.detail}\n")
+    sys.stderr.write(f"line {number}: {error.reason}: {_printable(error.detail)}\n")
+
+
+def _printable(text: str) -> str:
+    """`text` with what is not printable (line breaks, controls) escaped: one report, one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+class _Position:
+    """The number of the last line read, for a report of an unexpected failure."""
+
+    line = 0
+
+    def track(self, lines: Iterable[bytes]) -> Iterator[bytes]:
+        for number, line in enumerate(lines, start=1):
+            self.line = number
+            yield line
 
 
 @click.command("replay")
@@ -82,18 +100,26 @@ def replay(rules_path: str, events_path: str, until: str | None) -> None:
     except ValueError as error:
         click.echo(f"--until: {error}", err=True)
         sys.exit(EXIT_FAILURE)
+    position = _Position()
     try:
         if events_path == "-":
-            _run(rules, sys.stdin.buffer, until_us)
+            _run(rules, position.track(sys.stdin.buffer), until_us)
         else:
             with open(events_path, "rb") as source:
-                _run(rules, source, until_us)
+                _run(rules, position.track(source), until_us)
     except OSError as error:
         click.echo(f"replay failed: {error}", err=True)
         sys.exit(EXIT_FAILURE)
+    except Exception as error:  # a bug, not bad input: say where, without a traceback
+        click.echo(
+            f"replay failed after line {position.line}: {type(error).__name__}: {error}; "
+            "this is a bug in segstream, please report it with that line",
+            err=True,
+        )
+        sys.exit(EXIT_FAILURE)
 
 
-def _run(rules: RuleSet, source: BinaryIO, until_us: int | None) -> None:
+def _run(rules: RuleSet, source: Iterable[bytes], until_us: int | None) -> None:
     out = sys.stdout.buffer
     encode = changes.encode
     for change in replay_lines(rules, gc_friendly(source), until_us, on_invalid=_report):

@@ -6,9 +6,8 @@ A dotted path such as ``company.industry`` is a tuple of keys: ``("company", "in
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, Protocol, TypeAlias
 
 Path: TypeAlias = tuple[str, ...]
 
@@ -41,19 +40,25 @@ AGGREGATES = ("count", "sum", "avg", "min", "max", "distinct")
 AggregateKind: TypeAlias = Literal["count", "sum", "avg", "min", "max", "distinct"]
 
 
+class Pattern(Protocol):
+    """A compiled `matches` pattern (RE2, `values.compile_pattern`); searches UTF-8 bytes."""
+
+    def search(self, text: bytes, /) -> object: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Predicate:
     """One operator applied to a value.
 
     `operand` is: a scalar for eq/ne/gt/gte/lt/lte/contains/starts_with/ends_with; a tuple for
     in/not_in; a 2-tuple (lo, hi) for between; a bool for exists; the pattern text for matches
-    (compiled once into `pattern`, with re.IGNORECASE when `ignore_case`).
+    (compiled once into `pattern`, case-insensitive when `ignore_case`).
     """
 
     op: str
     operand: Any
     ignore_case: bool = False
-    pattern: re.Pattern[str] | None = field(default=None, compare=False)
+    pattern: Pattern | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

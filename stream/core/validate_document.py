@@ -33,6 +33,9 @@ SCORE_RULE_KEYS = ("event", "where", "points")
 LIFECYCLE_KEYS = ("stages", "rules", "allow_regress")
 LIFECYCLE_RULE_KEYS = ("stage", "when")
 _DOC_FIELDS = ("name", "description", "persona", "owner")
+# Scores sum points over any number of events; bounded like event numbers
+# (limits.Limits.number_magnitude) so that the sum stays finite.
+MAX_POINTS = 1e100
 
 _Node = Mapping[str, Any]
 
@@ -181,6 +184,11 @@ def _score_rule(item: object, path: str, index: int, ctx: Context) -> ScoreRule 
     points = node.get("points")
     if "points" in node and not is_number(points):
         ctx.structure(join(path, "points"), f"points needs a number, got {describe(points)}")
+    elif is_number(points) and not -MAX_POINTS <= points <= MAX_POINTS:
+        ctx.meaning_problem(
+            join(path, "points"),
+            f"points {describe(points)} is too large: at most 1e100 either way",
+        )
     if _problem_count(ctx) > before or types is None or where is None:
         return None
     return ScoreRule(types, where, node["points"])

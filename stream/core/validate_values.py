@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +10,7 @@ from stream.core.ast import (
     STAGE_OPERATORS,
     VALUE_OPERATORS,
     Path,
+    Pattern,
     Predicate,
     PropertyFilter,
 )
@@ -24,6 +24,7 @@ from stream.core.validate_context import (
     is_scalar,
     join,
 )
+from stream.core.values import compile_pattern
 
 _ORDERING = frozenset({"gt", "gte", "lt", "lte"})
 _TEXT_ONLY = frozenset({"starts_with", "ends_with", "matches"})
@@ -112,10 +113,10 @@ def _value_predicate(
     return Predicate(op, operand, ignore_case, pattern)
 
 
-def _compile(text: str, path: str, ctx: Context, ignore_case: bool) -> re.Pattern[str] | None:
+def _compile(text: str, path: str, ctx: Context, ignore_case: bool) -> Pattern | None:
     try:
-        return re.compile(text, re.IGNORECASE if ignore_case else 0)
-    except (re.error, OverflowError, RecursionError) as exc:
+        return compile_pattern(text, ignore_case)
+    except ValueError as exc:
         ctx.meaning_problem(path, f"invalid regular expression {describe(text)}: {exc}")
         return None
 

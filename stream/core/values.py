@@ -11,8 +11,10 @@ from collections.abc import Callable
 from typing import Any, Final
 
 import orjson
+import re2
 
-from stream.core.ast import Path, Predicate
+from stream.core.ast import Path, Pattern, Predicate
+from stream.core.limits import DEFAULT_LIMITS, Limits
 
 
 class _Missing:
@@ -75,8 +77,12 @@ def _orderable(a: Any, b: Any) -> bool:
     return isinstance(a, str) and isinstance(b, str)
 
 
-def compile_test(predicate: Predicate) -> ValueTest:
-    """Turn a predicate into a fast one-argument test of a looked-up value."""
+def compile_test(predicate: Predicate, limits: Limits = DEFAULT_LIMITS) -> ValueTest:
+    """Turn a predicate into a fast one-argument test of a looked-up value.
+
+    A `matches` test reads at most `limits.match_chars` characters: a longer text does not
+    match.
+    """
     op, operand = predicate.op, predicate.operand
     if op == "exists":
         wanted = bool(operand)
@@ -84,7 +90,8 @@ def compile_test(predicate: Predicate) -> ValueTest:
     if op == "matches":
         assert predicate.pattern is not None
         search = predicate.pattern.search
-        return lambda v: isinstance(v, str) and search(v) is not None
+        longest = limits.match_chars
+        return lambda v: isinstance(v, str) and len(v) <= longest and search(v.encode()) is not None
     if predicate.ignore_case:
         test = _compile_plain(op, fold(operand))
         return lambda v: v is not MISSING and test(fold(v))
@@ -96,6 +103,34 @@ def compile_test(predicate: Predicate) -> ValueTest:
 
 
 _NUMBER_TYPES = (int, float)
+
+# What to write instead of syntax that Python's `re` has and RE2 refuses.
+_RE2_HINTS = {
+    "invalid perl operator: (?=": "RE2 has no look-ahead",
+    "invalid perl operator: (?!": "RE2 has no look-ahead",
+    "invalid perl operator: (?<": "RE2 has no look-behind",
+    "invalid escape sequence: \\Z": "write \\z for the end of the text",
+    **{f"invalid escape sequence: \\{d}": "RE2 has no backreferences" for d in "123456789"},
+}
+
+
+def compile_pattern(text: str, ignore_case: bool = False) -> Pattern:
+    """Compile a `matches` pattern with RE2, whose searches take time linear in the text.
+
+    Raises ValueError with RE2's reason when RE2 refuses the pattern: look-around and
+    backreferences, for example, which only a backtracking engine can run.
+    """
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print to stderr; the reason goes into the error
+    options.never_capture = True  # a test needs only whether it matched, which is faster
+    options.case_sensitive = not ignore_case
+    try:
+        pattern: Pattern = re2.compile(text, options)
+    except re2.error as exc:
+        reason = exc.args[0].decode("utf-8", "replace") if exc.args else "refused by RE2"
+        hint = next((h for prefix, h in _RE2_HINTS.items() if reason.startswith(prefix)), None)
+        raise ValueError(f"{reason}: {hint}" if hint else reason) from None
+    return pattern
 
 
 def _compile_scalar(op: str, operand: Any) -> ValueTest | None:

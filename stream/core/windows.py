@@ -263,7 +263,13 @@ def _suffix_extremes(entries: list[Entry], pick: Callable[[Any, Any], Any]) -> l
 
 
 def msum_add(partials: list[float], x: float) -> None:
-    """Add `x` to Shewchuk partials so that ``math.fsum(partials)`` is the exact running sum."""
+    """Add `x` to Shewchuk partials so that ``math.fsum(partials)`` is the exact running sum.
+
+    The partials and every intermediate stay finite while the sum of the magnitudes of all
+    values ever added does; beyond that they turn into inf and nan, and fsum raises. Hence the
+    bounds on numbers in events (limits.Limits.number_magnitude, at most 1e289) and on score
+    points (1e100): even 2**63 of them sum to less than the largest float.
+    """
     i = 0
     for y in partials:
         if abs(x) < abs(y):

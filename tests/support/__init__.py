@@ -7,7 +7,6 @@ integer microseconds.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +32,7 @@ from stream.core.ast import (
     StageTest,
     Trait,
 )
+from stream.core.values import compile_pattern
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_RULES = ROOT / "stream" / "examples" / "segments.yaml"  # the rules the README shows
@@ -57,7 +57,7 @@ def pred(op: str, operand: Any, ignore_case: bool = False) -> Predicate:
         operand = tuple(operand)
     pattern = None
     if op == "matches":
-        pattern = re.compile(operand, re.IGNORECASE if ignore_case else 0)
+        pattern = compile_pattern(operand, ignore_case)
     return Predicate(op, operand, ignore_case, pattern)
 
 

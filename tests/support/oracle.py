@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import re2
 
 from stream.core.ast import (
     All,
@@ -97,8 +98,10 @@ def holds(p: Predicate, value: Any) -> bool:
     if value is MISSING:
         return False
     if p.op == "matches":
-        flags = re.IGNORECASE if p.ignore_case else 0
-        return isinstance(value, str) and re.search(p.operand, value, flags) is not None
+        # RE2, as docs/semantics.md says; straight from the library, not the engine's wrapper.
+        options = re2.Options()
+        options.case_sensitive = not p.ignore_case
+        return isinstance(value, str) and re2.search(p.operand, value, options) is not None
     operand = p.operand
     if p.ignore_case:
         value, operand = fold(value), fold(operand)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 
 from stream.core.ast import Predicate
-from stream.core.values import MISSING, compile_test, distinct_key, resolve
+from stream.core.values import MISSING, compile_pattern, compile_test, distinct_key, resolve
 
 
 def check(op: str, operand: Any, value: Any, *, ignore_case: bool = False) -> bool:
     pattern = None
     if op == "matches":
-        pattern = re.compile(operand, re.IGNORECASE if ignore_case else 0)
+        pattern = compile_pattern(operand, ignore_case)
     return compile_test(Predicate(op, operand, ignore_case, pattern))(value)
 
 
