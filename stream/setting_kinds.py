@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from stream.core.durations import SETTING, format_duration, parse_duration
+from stream.core.language.durations import SETTING, format_duration, parse_duration
 
 T = TypeVar("T")
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from stream.app.ports import PartitionStore
 from stream.app.processor import Partition, Policy
-from stream.core.engine import Engine
+from stream.core.evaluation.engine import Engine
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ import orjson
 from stream.app import keys
 from stream.app.ports import PartitionStore
 from stream.core.changes import Change
-from stream.core.engine import Engine
+from stream.core.evaluation.engine import Engine
+from stream.core.evaluation.state import ContactState
+from stream.core.evaluation.timers import Timers
 from stream.core.events import check_key, parse_event
 from stream.core.replay import Counts
-from stream.core.state import ContactState
-from stream.core.timers import Timers
 from stream.errors import InvalidInput
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from stream.app.runtime import Runtime
 from stream.app.sink import KafkaSink
 from stream.app.store import table_store
 from stream.app.topics import OutputTopics
-from stream.core.ast import RuleSet
-from stream.core.engine import Engine
+from stream.core.evaluation.engine import Engine
+from stream.core.language.ast import RuleSet
 from stream.ops.metrics import Counters
 from stream.settings import Settings
 

@@ -21,7 +21,7 @@ from stream.app.ports import ChangeSink, Clock, Metrics, PartitionBatch, Partiti
 from stream.app.processor import Effects, Partition, Policy, Record
 from stream.app.status_report import StatusReport
 from stream.app.topics import OutputTopics
-from stream.core.engine import Engine
+from stream.core.evaluation.engine import Engine
 
 YIELD_EVERY = 200  # events applied between two returns to the event loop
 

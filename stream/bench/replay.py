@@ -98,8 +98,8 @@ def _validate(data: str) -> dict[str, Any]:
 
 def _replay(data: str, rules: str) -> dict[str, Any]:
     from stream.cli.replay import gc_friendly
-    from stream.core.engine import Engine
-    from stream.core.loader import load_file
+    from stream.core.evaluation.engine import Engine
+    from stream.core.language.loader import load_file
     from stream.core.replay import Replayer, replay_lines
 
     ruleset = load_file(rules)

@@ -10,8 +10,8 @@ from typing import TypeVar
 import click
 
 from stream.core import changes
-from stream.core.ast import RuleSet
-from stream.core.loader import load_file
+from stream.core.language.ast import RuleSet
+from stream.core.language.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
 from stream.errors import DefinitionError, InvalidInput

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from stream.core.loader import load_file, summary
+from stream.core.language.loader import load_file, summary
 from stream.errors import DefinitionError
 
 EXIT_RULES = 2

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from stream.cli.options import setting_option, settings_from
-from stream.core.loader import load_file
+from stream.core.language.loader import load_file
 from stream.errors import DefinitionError
 from stream.settings import help_text
 

@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from stream.core.ast import RuleSet
 from stream.core.changes import Change
-from stream.core.engine import DEFAULT_HORIZON, Engine
+from stream.core.evaluation.engine import DEFAULT_HORIZON, Engine
+from stream.core.evaluation.state import ContactState
+from stream.core.evaluation.timers import Timers
 from stream.core.events import Event, decode_event, event_from_object
-from stream.core.state import ContactState
-from stream.core.timers import Timers
+from stream.core.language.ast import RuleSet
 from stream.errors import InvalidInput
 
 InvalidHandler = Callable[[int, InvalidInput], None]

@@ -29,8 +29,8 @@ from stream.app.processor import Effects, Partition, Policy, Record
 from stream.app.sink import KafkaSink
 from stream.app.store import table_store
 from stream.app.topics import TopicNames
-from stream.core.engine import Engine
-from stream.core.loader import load_text
+from stream.core.evaluation.engine import Engine
+from stream.core.language.loader import load_text
 from stream.settings import Settings
 from stream.testing.fakes import MAX_RECORD_BYTES, FixedClock, MemoryStore, RecordingSink
 from stream.testing.waiting import wait_for_async

@@ -16,7 +16,7 @@ import orjson
 from aiokafka.structs import ConsumerRecord
 
 from stream.core.changes import Change
-from stream.core.loader import load_file
+from stream.core.language.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
 from stream.ops.status import handled_in

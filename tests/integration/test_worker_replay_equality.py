@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from stream.core.changes import SegmentChange
-from stream.core.loader import load_file
+from stream.core.language.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
 from stream.testing.generate import generate

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from stream.core.loader import load_file
+from stream.core.language.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
 from stream.ops.status import handled_in

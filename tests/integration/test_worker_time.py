@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 
 from stream.core.changes import Change, SegmentChange
-from stream.core.loader import load_file
+from stream.core.language.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import SECOND, format_ts
 from tests.e2e.harness import (

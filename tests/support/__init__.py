@@ -1,6 +1,6 @@
 """Test support: compact builders of rule ASTs and input events, shared by oracle and tests.
 
-Rules are built straight from the `stream.core.ast` dataclasses so that the oracle and its
+Rules are built straight from the `stream.core.language.ast` dataclasses so that the oracle and its
 tests do not depend on the loader. Events are the oracle's form: `timestamp` already parsed to
 integer microseconds.
 """
@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from stream.core.ast import (
+from stream.core.evaluation.values import compile_pattern
+from stream.core.language.ast import (
     Aggregate,
     All,
     Any_,
@@ -32,7 +33,6 @@ from stream.core.ast import (
     StageTest,
     Trait,
 )
-from stream.core.values import compile_pattern
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_RULES = ROOT / "stream" / "examples" / "segments.yaml"  # the rules the README shows

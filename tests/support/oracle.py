@@ -16,7 +16,7 @@ from typing import Any
 
 import re2
 
-from stream.core.ast import (
+from stream.core.language.ast import (
     All,
     Any_,
     Behaviour,

@@ -19,7 +19,7 @@ from typing import Any, cast
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from stream.core.ast import (
+from stream.core.language.ast import (
     NUMERIC_OPS,
     STAGE_OPS,
     VALUE_OPERATORS,

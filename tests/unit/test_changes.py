@@ -9,10 +9,10 @@ import pytest
 
 from stream.core import changes
 from stream.core.changes import Change, LifecycleChange, SegmentChange
-from stream.core.loader import load_dict, load_file
+from stream.core.language.loader import load_dict, load_file
+from stream.core.language.validate_schema import SEGMENT_CHANGE, validator
 from stream.core.replay import replay_objects
 from stream.core.timefmt import parse_ts
-from stream.core.validate_schema import SEGMENT_CHANGE, validator
 from stream.testing.generate import generate
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "stream" / "examples" / "segments.yaml"

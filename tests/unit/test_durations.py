@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from stream.core.durations import (
+from stream.core.language.durations import (
     MAX_DURATION,
     PATTERN,
     SETTING,

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from stream.core.changes import Change, LifecycleChange, SegmentChange
-from stream.core.engine import Engine, held_out
+from stream.core.evaluation.engine import Engine, held_out
 from stream.core.events import event_from_object
-from stream.core.loader import load_dict, load_file
+from stream.core.language.loader import load_dict, load_file
 from stream.core.replay import Replayer, replay_objects
 from stream.core.timefmt import format_ts, parse_ts
 from stream.testing.generate import generate

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from hypothesis import event, given, note, settings
 
-from stream.core.ast import RuleSet, ScoreDef
 from stream.core.changes import Change
-from stream.core.engine import Engine
+from stream.core.evaluation.engine import Engine
 from stream.core.events import event_from_object
-from stream.core.loader import load_file
+from stream.core.language.ast import RuleSet, ScoreDef
+from stream.core.language.loader import load_file
 from stream.core.replay import Replayer, replay_objects
 from stream.core.timefmt import parse_ts
 from stream.testing.generate import generate

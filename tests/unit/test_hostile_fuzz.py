@@ -16,10 +16,10 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from stream.cli.replay import command as replay_command
-from stream.core.ast import RuleSet
-from stream.core.engine import Engine
+from stream.core.evaluation.engine import Engine
 from stream.core.events import REASONS, decode_event, parse_event
-from stream.core.loader import load_dict, load_file
+from stream.core.language.ast import RuleSet
+from stream.core.language.loader import load_dict, load_file
 from stream.core.replay import Replayer
 from stream.errors import InvalidInput
 from tests.support.hostile import messages

@@ -16,9 +16,9 @@ from stream.core.events import (
     event_from_object,
     parse_event,
 )
+from stream.core.language.validate_schema import DEAD_LETTER, load_schema
 from stream.core.limits import DEFAULT_LIMITS, MAX_DEPTH, Limits
 from stream.core.timefmt import SECOND, format_ts
-from stream.core.validate_schema import DEAD_LETTER, load_schema
 from stream.errors import InvalidInput
 
 LIMITS = DEFAULT_LIMITS
@@ -251,8 +251,8 @@ def test_reasons_are_listed_in_the_dead_letter_schema() -> None:
 
 def test_what_the_limits_let_through_can_be_stored() -> None:
     """The deepest, longest values the limits allow encode into state (no RecursionError)."""
-    from stream.core.engine import Engine
-    from stream.core.loader import load_dict
+    from stream.core.evaluation.engine import Engine
+    from stream.core.language.loader import load_dict
 
     rules = load_dict(
         {

@@ -14,7 +14,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream.core.ast import (
+from stream.core.language.ast import (
     Aggregate,
     All,
     Any_,
@@ -29,7 +29,7 @@ from stream.core.ast import (
     StageTest,
     Trait,
 )
-from stream.core.loader import content_digest, load_dict, load_file, load_text, summary
+from stream.core.language.loader import content_digest, load_dict, load_file, load_text, summary
 from stream.errors import DefinitionError
 from tests.support import EXAMPLE_RULES, ROOT
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from stream.core.ast import Condition, RuleSet, ScoreDef
+from stream.core.language.ast import Condition, RuleSet, ScoreDef
 from tests.support import (
     DAY,
     HOUR,

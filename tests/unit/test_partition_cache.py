@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 
 from stream.app.processor import Effects, Partition, Policy, Record
-from stream.core.engine import Engine
-from stream.core.loader import load_text
+from stream.core.evaluation.engine import Engine
+from stream.core.language.loader import load_text
 from stream.testing.fakes import MemoryStore
 
 RULES = """

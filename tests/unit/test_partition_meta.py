@@ -6,8 +6,8 @@ import orjson
 
 from stream.app import keys
 from stream.app.processor import Effects, Partition, Policy, Record
-from stream.core.engine import Engine
-from stream.core.loader import load_text
+from stream.core.evaluation.engine import Engine
+from stream.core.language.loader import load_text
 from stream.core.timefmt import parse_ts
 from stream.testing.fakes import MemoryStore
 

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from stream.core.ast import Predicate
+from stream.core.evaluation.values import compile_pattern, compile_test
+from stream.core.language.ast import Predicate
 from stream.core.limits import DEFAULT_LIMITS, Limits
-from stream.core.values import compile_pattern, compile_test
 from tests.unit.test_loader import W, problems, when
 
 

@@ -12,8 +12,8 @@ from stream.app.assignment import Assignment
 from stream.app.processor import Effects, Policy
 from stream.app.runtime import Runtime
 from stream.app.topics import OutputTopics, TopicNames
-from stream.core.engine import Engine
-from stream.core.loader import load_text
+from stream.core.evaluation.engine import Engine
+from stream.core.language.loader import load_text
 from stream.ops.metrics import Counters
 from stream.testing.fakes import FixedClock, MemoryStore, RecordingSink
 

@@ -15,13 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from stream.core import ast
-from stream.core.durations import PATTERN as DURATION_PATTERN
-from stream.core.loader import load_dict
-from stream.core.validate_conditions import AGGREGATES, EVENT_OPTIONS, KINDS
-from stream.core.validate_context import NAME_PATTERN, PATH_PATTERN, Context
-from stream.core.validate_document import parse_document
-from stream.core.validate_schema import (
+from stream.core.language import ast
+from stream.core.language.durations import PATTERN as DURATION_PATTERN
+from stream.core.language.loader import load_dict
+from stream.core.language.validate_conditions import AGGREGATES, EVENT_OPTIONS, KINDS
+from stream.core.language.validate_context import NAME_PATTERN, PATH_PATTERN, Context
+from stream.core.language.validate_document import parse_document
+from stream.core.language.validate_schema import (
     CONTACT_EVENT,
     DEAD_LETTER,
     DEFINITIONS,
@@ -30,8 +30,8 @@ from stream.core.validate_schema import (
     schema_problems,
     validator,
 )
-from stream.core.validate_syntax import check_plain
-from stream.core.validate_values import NUMERIC_OPERATORS, STAGE_OPERATORS, VALUE_OPERATORS
+from stream.core.language.validate_syntax import check_plain
+from stream.core.language.validate_values import NUMERIC_OPERATORS, STAGE_OPERATORS, VALUE_OPERATORS
 from stream.errors import DefinitionError, Problem
 from tests.support import EXAMPLE_RULES
 from tests.unit.test_loader import ERRORS

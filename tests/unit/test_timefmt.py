@@ -6,14 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stream.core.timefmt import TIMESTAMP_PATTERN, format_ts, parse_ts
-from stream.core.validate_schema import (
+from stream.core.language.validate_schema import (
     CONTACT_EVENT,
     DEAD_LETTER,
     SEGMENT_CHANGE,
     load_schema,
     validator,
 )
+from stream.core.timefmt import TIMESTAMP_PATTERN, format_ts, parse_ts
 from tests.support.strategies import profile
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stream.core.timers import Timers
+from stream.core.evaluation.timers import Timers
 
 
 class Index:

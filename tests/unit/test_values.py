@@ -6,8 +6,14 @@ from typing import Any
 
 import pytest
 
-from stream.core.ast import Predicate
-from stream.core.values import MISSING, compile_pattern, compile_test, distinct_key, resolve
+from stream.core.evaluation.values import (
+    MISSING,
+    compile_pattern,
+    compile_test,
+    distinct_key,
+    resolve,
+)
+from stream.core.language.ast import Predicate
 
 
 def check(op: str, operand: Any, value: Any, *, ignore_case: bool = False) -> bool:

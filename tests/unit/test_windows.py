@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stream.core import windows
-from stream.core.feeds import Feed
-from stream.core.values import MISSING
+from stream.core.evaluation import windows
+from stream.core.evaluation.feeds import Feed
+from stream.core.evaluation.values import MISSING
 
 D = 86_400_000_000  # one day in microseconds
 W = 7 * D

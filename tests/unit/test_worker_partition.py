@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from stream.app.processor import Effects, Partition, Policy, Record
 from stream.core.changes import Change
-from stream.core.engine import Engine
-from stream.core.loader import load_file
+from stream.core.evaluation.engine import Engine
+from stream.core.language.loader import load_file
 from stream.core.replay import replay_lines
 from stream.testing.fakes import MemoryStore
 from stream.testing.generate import generate

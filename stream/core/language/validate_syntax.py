@@ -18,7 +18,7 @@ from typing import Any, Literal
 import yaml
 from yaml.nodes import MappingNode, ScalarNode
 
-from stream.core.validate_context import join
+from stream.core.language.validate_context import join
 from stream.errors import Problem
 
 Syntax = Literal["json", "yaml"]

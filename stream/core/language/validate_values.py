@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from stream.core.ast import (
+from stream.core.evaluation.values import compile_pattern
+from stream.core.language.ast import (
     NUMERIC_OPERATORS,
     STAGE_OPERATORS,
     VALUE_OPERATORS,
@@ -14,7 +15,7 @@ from stream.core.ast import (
     Predicate,
     PropertyFilter,
 )
-from stream.core.validate_context import (
+from stream.core.language.validate_context import (
     Context,
     check_name,
     check_path,
@@ -24,7 +25,6 @@ from stream.core.validate_context import (
     is_scalar,
     join,
 )
-from stream.core.values import compile_pattern
 
 _ORDERING = frozenset({"gt", "gte", "lt", "lte"})
 _TEXT_ONLY = frozenset({"starts_with", "ends_with", "matches"})

@@ -11,7 +11,7 @@ from bisect import bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from stream.core.values import MISSING
+from stream.core.evaluation.values import MISSING
 
 Entry = tuple[int, Any]
 Aggregator = Callable[[list[Entry]], Any]

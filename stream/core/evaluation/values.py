@@ -13,7 +13,7 @@ from typing import Any, Final
 import orjson
 import re2
 
-from stream.core.ast import Path, Pattern, Predicate
+from stream.core.language.ast import Path, Pattern, Predicate
 from stream.core.limits import DEFAULT_LIMITS, Limits
 
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import orjson
 
-from stream.core.compile import Plan
-from stream.core.state import ContactState
-from stream.core.windows import SumWindow
+from stream.core.evaluation.compile import Plan
+from stream.core.evaluation.state import ContactState
+from stream.core.evaluation.windows import SumWindow
 
 FORMAT_VERSION = 1
 

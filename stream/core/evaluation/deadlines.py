@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from stream.core.compile import Plan
-from stream.core.state import ContactState
-from stream.core.windows import SumWindow
+from stream.core.evaluation.compile import Plan
+from stream.core.evaluation.state import ContactState
+from stream.core.evaluation.windows import SumWindow
 
 
 def recompute_all(plan: Plan, state: ContactState) -> None:

@@ -14,12 +14,12 @@ import json
 import os
 from pathlib import Path
 
-from stream.core.ast import RuleSet
-from stream.core.validate_context import Context
-from stream.core.validate_document import parse_document
-from stream.core.validate_meaning import check_meaning
-from stream.core.validate_schema import schema_problems
-from stream.core.validate_syntax import Syntax, check_plain, parse_text
+from stream.core.language.ast import RuleSet
+from stream.core.language.validate_context import Context
+from stream.core.language.validate_document import parse_document
+from stream.core.language.validate_meaning import check_meaning
+from stream.core.language.validate_schema import schema_problems
+from stream.core.language.validate_syntax import Syntax, check_plain, parse_text
 from stream.errors import DefinitionError, Problem
 
 _SUFFIXES: dict[str, Syntax] = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}

@@ -14,13 +14,14 @@ import heapq
 from collections.abc import Sequence
 from typing import Any
 
-from stream.core import ast, deadlines
 from stream.core.changes import Change, LifecycleChange, Reason, SegmentChange
-from stream.core.compile import LIFECYCLE, Plan, compile_rules
+from stream.core.evaluation import deadlines
+from stream.core.evaluation.compile import LIFECYCLE, Plan, compile_rules
+from stream.core.evaluation.feeds import SKIP
+from stream.core.evaluation.state import ContactState
+from stream.core.evaluation.state_codec import decode_state, encode_state
 from stream.core.events import IDENTIFY, Event
-from stream.core.feeds import SKIP
-from stream.core.state import ContactState
-from stream.core.state_codec import decode_state, encode_state
+from stream.core.language import ast
 from stream.core.timefmt import format_ts
 
 HOUR = 3_600_000_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from stream.core.validate_context import LIFECYCLE, Context, did_you_mean, join
+from stream.core.language.validate_context import LIFECYCLE, Context, did_you_mean, join
 
 LIFECYCLE_LABEL = "(lifecycle)"
 

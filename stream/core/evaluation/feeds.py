@@ -13,9 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from stream.core import windows
-from stream.core.ast import Path, PropertyFilter, ScoreRule
-from stream.core.values import MISSING, ValueTest, compile_test, distinct_key, is_number, resolve
+from stream.core.evaluation import windows
+from stream.core.evaluation.values import (
+    MISSING,
+    ValueTest,
+    compile_test,
+    distinct_key,
+    is_number,
+    resolve,
+)
+from stream.core.language.ast import Path, PropertyFilter, ScoreRule
 
 SKIP: Any = MISSING  # what an extractor returns for an event that does not count
 

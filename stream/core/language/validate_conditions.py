@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import cast
 
-from stream.core.ast import (
+from stream.core.language.ast import (
     AGGREGATES,
     Aggregate,
     AggregateKind,
@@ -20,8 +20,8 @@ from stream.core.ast import (
     StageTest,
     Trait,
 )
-from stream.core.durations import DurationError, is_duration_shape, parse_duration
-from stream.core.validate_context import (
+from stream.core.language.durations import DurationError, is_duration_shape, parse_duration
+from stream.core.language.validate_context import (
     Context,
     check_name,
     check_path,
@@ -29,7 +29,7 @@ from stream.core.validate_context import (
     did_you_mean,
     join,
 )
-from stream.core.validate_values import (
+from stream.core.language.validate_values import (
     parse_numeric_test,
     parse_stage_test,
     parse_value_test,

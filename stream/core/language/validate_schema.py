@@ -10,7 +10,7 @@ from typing import Any
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
 
-from stream.core.validate_context import join
+from stream.core.language.validate_context import join
 from stream.errors import Problem
 
 DEFINITIONS = "definitions.schema.json"

@@ -11,10 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from stream.core import ast, windows
-from stream.core.feeds import Feed, behaviour_extractor, feed_key, score_extractor
-from stream.core.state import ContactState
-from stream.core.values import MISSING, ValueTest, compile_numeric_test, compile_test, resolve
+from stream.core.evaluation import windows
+from stream.core.evaluation.feeds import Feed, behaviour_extractor, feed_key, score_extractor
+from stream.core.evaluation.state import ContactState
+from stream.core.evaluation.values import (
+    MISSING,
+    ValueTest,
+    compile_numeric_test,
+    compile_test,
+    resolve,
+)
+from stream.core.language import ast
 
 Evaluator = Callable[[ContactState, int], bool]
 LIFECYCLE = ""  # the lifecycle node's key in the dependency order

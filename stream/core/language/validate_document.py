@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from stream.core.ast import (
+from stream.core.language.ast import (
     Lifecycle,
     LifecycleRule,
     RuleSet,
@@ -13,8 +13,12 @@ from stream.core.ast import (
     ScoreRule,
     Segment,
 )
-from stream.core.validate_conditions import parse_condition, parse_event_types, parse_within
-from stream.core.validate_context import (
+from stream.core.language.validate_conditions import (
+    parse_condition,
+    parse_event_types,
+    parse_within,
+)
+from stream.core.language.validate_context import (
     LIFECYCLE,
     Context,
     check_keys,
@@ -24,7 +28,7 @@ from stream.core.validate_context import (
     is_number,
     join,
 )
-from stream.core.validate_values import parse_where
+from stream.core.language.validate_values import parse_where
 
 TOP_KEYS = ("version", "scores", "segments", "lifecycle")
 SEGMENT_KEYS = ("id", "name", "description", "persona", "owner", "tags", "holdout", "when")

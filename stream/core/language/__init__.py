@@ -1,0 +1,1 @@
+"""The rule language: definition files parsed, checked and turned into a `RuleSet`."""
