@@ -7,6 +7,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from stream.core.timefmt import format_ts
+from stream.testing.generate import FIXED_START_US
+
 
 def cached_stream(
     work: Path, contacts: int, events: int, seed: int, say: Callable[[str], None]
@@ -20,7 +23,8 @@ def cached_stream(
         # that a later run would take for complete.
         partial = data.with_suffix(".partial")
         args = ["generate", "--contacts", str(contacts), "--events", str(events)]
-        args += ["--seed", str(seed), "-o", str(partial)]
+        # A fixed start: the file name says everything the stream depends on.
+        args += ["--seed", str(seed), "--start", format_ts(FIXED_START_US), "-o", str(partial)]
         subprocess.run([sys.executable, "-m", "stream", *args], check=True)
         partial.rename(data)
     return data

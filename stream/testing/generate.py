@@ -3,16 +3,20 @@
 Each contact first appears with an identify (firmographics, role), then does behaviour with a
 skewed activity distribution (a few contacts are very active, most are not), using the event
 types of the example rules. Timestamps are in order; a small share of events is sent twice,
-as producer retries would.
+as producer retries would. A pure function of its arguments: the caller picks the start, or
+the end with `start_for_end`.
 """
 
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from stream.core.timefmt import SECOND, format_ts
+from stream.core.timefmt import SECOND, format_ts, parse_ts
+
+FIXED_START_US = 1_793_491_200 * SECOND  # 2026-11-01T00:00:00Z: tests and benches start here
 
 INDUSTRIES = ["saas", "software", "fintech", "manufacturing", "retail", "healthcare", "education"]
 TITLES = [
@@ -53,7 +57,7 @@ def generate(
     contacts: int,
     events: int,
     seed: int = 1,
-    start_us: int = 1_793_491_200 * SECOND,  # 2026-11-01T00:00:00Z
+    start_us: int = FIXED_START_US,
     days: float = 60.0,
     duplicate_rate: float = 0.005,
 ) -> Iterator[dict[str, Any]]:
@@ -98,6 +102,27 @@ def generate(
         previous = event
         yield event
         emitted += 1
+
+
+def start_for_end(
+    end_us: int,
+    contacts: int,
+    events: int,
+    seed: int = 1,
+    days: float = 60.0,
+    duplicate_rate: float = 0.005,
+) -> int:
+    """The `start_us` at which `generate` with these arguments has its last event at `end_us`
+    (to the millisecond, as its timestamps are written)."""
+    end_ms = end_us // 1000 * 1000
+    probe = end_ms - int(days * 86_400 * SECOND) // 1000 * 1000
+    last = deque(generate(contacts, events, seed, probe, days, duplicate_rate), maxlen=1)
+    if not last:
+        return probe
+    # The timestamps are a float sum from the start. Moving the start by whole milliseconds
+    # moves every one of them by exactly that much: the sum's rounding grid (a quarter of a
+    # microsecond from 2005 to 2041) does not move with it.
+    return probe + (end_ms - parse_ts(last[0]["timestamp"]))
 
 
 def _identify(contact: str, n: int, ts: str, traits: dict[str, Any]) -> dict[str, Any]:

@@ -230,6 +230,7 @@ class Contact:
 
     id: str
     applied: list[dict[str, Any]] = field(default_factory=list)  # every applied event
+    applied_at: list[int] = field(default_factory=list)  # the `now` each was applied at
     trait_log: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (t, traits after)
     traits: dict[str, Any] = field(default_factory=dict)
     members: dict[str, bool] = field(default_factory=dict)
@@ -370,24 +371,36 @@ class Oracle:
         self.contacts: dict[str, Contact] = {}
         self.out: dict[str, list[Message]] = {}  # per contact
         self.log: list[Message] = []  # every message, in the order produced
+        # Each copy recognised as a duplicate, with `now` when its original was applied.
+        self.duplicates: list[tuple[dict[str, Any], int]] = []
+        self.reapplied = 0  # events applied again: their id's last application was too long ago
 
-    def is_duplicate(self, e: dict[str, Any]) -> bool:
+    def applications(self, e: dict[str, Any]) -> list[int]:
+        """`now` at every application of the event's id to its contact so far."""
         contact = self.contacts.get(e["contact_id"])
-        if contact is None or self.now is None:
-            return False
-        return any(
-            seen["event_id"] == e["event_id"] and seen["timestamp"] > self.now - self.horizon_us
-            for seen in contact.applied
-        )
+        if contact is None:
+            return []
+        return [
+            applied_at
+            for seen, applied_at in zip(contact.applied, contact.applied_at, strict=True)
+            if seen["event_id"] == e["event_id"]
+        ]
 
     def receive(self, e: dict[str, Any]) -> None:
-        if self.is_duplicate(e):
+        # A duplicate: the contact applied this id less than the horizon before `now`,
+        # counted from `now` at that application, whatever either copy's timestamp says.
+        before = self.applications(e)
+        if before and self.now is not None and self.now - before[-1] < self.horizon_us:
+            self.duplicates.append((e, before[-1]))
             return
+        if before:
+            self.reapplied += 1
         t = e["timestamp"]
         self.advance(t if self.now is None else max(self.now, t))
         assert self.now is not None
         contact = self.contacts.setdefault(e["contact_id"], Contact(e["contact_id"]))
         contact.applied.append(e)
+        contact.applied_at.append(self.now)
         if e["type"] == IDENTIFY:
             for name, value in e["traits"].items():
                 if value is None:

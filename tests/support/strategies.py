@@ -358,6 +358,9 @@ def rule_sets(draw: st.DrawFn, leaves: tuple[str, ...] = LEAVES) -> RuleSet:
 CONTACTS = ("c1", "c2", "c3", "c4")
 STEPS = (0, 0, 1, 15 * MINUTE, 30 * MINUTE, HOUR, HOUR, 2 * HOUR, 5 * HOUR, DAY, DAY + HOUR)
 LATENESS = (1, 15 * MINUTE, HOUR, HOUR + 1, 2 * HOUR, DAY, 2 * DAY)
+AGES = (3 * DAY, 30 * DAY)  # an old event (a backfill, history): older than every horizon
+QUIET = (DAY + 1, 3 * DAY)  # a quiet spell: the clock moves past every horizon
+RECENTLY = 3  # a prompt retry repeats one of the last few messages sent
 
 
 @st.composite
@@ -391,7 +394,12 @@ def streams(
     max_contacts: int = 4,
     identifies: int = 2,
 ) -> Stream:
-    """Mostly increasing timestamps, some late; `retries` and `identifies` are weights."""
+    """Mostly increasing timestamps, some late or old; `retries` and `identifies` are weights.
+
+    A retry repeats an earlier message exactly: one of the last few (soon after, the clock
+    has barely moved) or any (often long after, past the horizon), of a new, late or old
+    event alike, since the duplicate horizon counts from when the contact applied it.
+    """
     how_many = [n for n in (1, 1, 2, 2, 3, 4) if n <= max_contacts]
     contacts = CONTACTS[: draw(st.sampled_from(how_many))]
     # sampled_from draws sizes uniformly; integers() would favour very short streams
@@ -400,14 +408,19 @@ def streams(
     offsets: list[int] = []
     latest = T0
     for i in range(n):
-        actions = ["new"] * 6 + ["late"] + ["retry"] * retries + ["identify"] * identifies
-        action = draw(st.sampled_from(actions))
+        actions = ["new"] * 6 + ["late", "old", "quiet"] + ["identify"] * identifies
+        action = draw(st.sampled_from(actions + ["soon", "retry"] * retries))
         offsets.append(draw(st.sampled_from([0, 0, 0, 60, -330])))
-        if action == "retry" and events:
-            events.append(dict(draw(st.sampled_from(events))))  # exactly as sent before
+        if action in ("soon", "retry") and events:
+            sent = events[-RECENTLY:] if action == "soon" else events
+            events.append(dict(draw(st.sampled_from(sent))))  # exactly as sent before
             continue
         if action == "late":
             ts = latest - draw(st.sampled_from(LATENESS))
+        elif action == "old":
+            ts = latest - draw(st.sampled_from(AGES))
+        elif action == "quiet":
+            ts = latest + draw(st.sampled_from(QUIET))
         else:
             ts = latest + draw(st.sampled_from(STEPS))
         latest = max(latest, ts)

@@ -82,6 +82,22 @@ def test_at_risk_customers_enter_exactly_14_days_after_the_last_login(rules: Any
     ]
 
 
+def test_email_disengaged_takes_a_reader_who_lapsed_never_a_new_contact(rules: Any) -> None:
+    events = [
+        identify(1, T0, email="a@example.com"),
+        identify(2, T0, contact="c2", email="b@example.com"),  # never opens an email
+        event(3, T0 + DAY, "email_open"),
+        event(4, T0 + 70 * DAY, "email_click"),
+    ]
+    got = changes_for(rules, events, until=T0 + 200 * DAY, segment="email_disengaged")
+    # 60 days after the open it lapses; a click brings it back, 60 days later it lapses again
+    assert got == [
+        ("email_disengaged", "entered", format_ts(T0 + 61 * DAY)),
+        ("email_disengaged", "exited", format_ts(T0 + 70 * DAY)),
+        ("email_disengaged", "entered", format_ts(T0 + 130 * DAY)),
+    ]
+
+
 def test_time_changes_carry_the_deadline_not_the_next_event_time(rules: Any) -> None:
     events = [
         event(1, T0, "content_download", properties={"content_type": "guide"}),

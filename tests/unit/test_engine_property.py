@@ -13,7 +13,7 @@ from stream.core.evaluation.engine import Engine
 from stream.core.events import event_from_object
 from stream.core.language.ast import RuleSet, ScoreDef
 from stream.core.language.loader import load_file
-from stream.core.replay import Replayer, replay_objects
+from stream.core.replay import Counts, Replayer, replay_objects
 from stream.core.timefmt import parse_ts
 from stream.testing.generate import generate
 from tests.support import (
@@ -29,7 +29,7 @@ from tests.support import (
 )
 from tests.support import event as ev
 from tests.support.changes import by_contact
-from tests.support.oracle import run_oracle
+from tests.support.oracle import Oracle, run_oracle
 from tests.support.strategies import (
     PROFILE_LEAVES,
     SUM_LEAVES,
@@ -66,15 +66,32 @@ def compare(rules: RuleSet, stream: Stream, in_hypothesis: bool = True) -> list[
         reasons = sorted({m["reason"] for ms in expected.values() for m in ms})
         event(f"reasons: {','.join(reasons) or 'no changes'}")
         event(f"messages: {min(sum(map(len, expected.values())) // 5 * 5, 20)}+")
+        event(f"resends: {resend_kinds(oracle) or 'none'}")
         note(f"first difference: {difference}")
     assert actual == expected, difference
     # replay's global order too: deadlines of all contacts by (instant, contact id)
     assert produced == oracle.log
-    assert replay_round_tripped(rules, stream) == changes, "a state round trip changed it"
+    round_tripped, counts = replay_round_tripped(rules, stream)
+    assert round_tripped == changes, "a state round trip changed it"
+    assert (counts.applied, counts.duplicate) == (
+        len(stream.events) - len(oracle.duplicates),
+        len(oracle.duplicates),
+    )
     return changes
 
 
-def replay_round_tripped(rules: RuleSet, stream: Stream) -> list[Change]:
+def resend_kinds(oracle: Oracle) -> str:
+    """What the stream's re-sent events exercised: duplicates of events applied a horizon or
+    more after their own time (old) or sooner (new), and events applied again."""
+    horizon = oracle.horizon_us
+    kinds = {"old" if at - e["timestamp"] >= horizon else "new" for e, at in oracle.duplicates}
+    found = [f"duplicate of {kind}" for kind in sorted(kinds)]
+    if oracle.reapplied:
+        found.append("applied again")
+    return ", ".join(found)
+
+
+def replay_round_tripped(rules: RuleSet, stream: Stream) -> tuple[list[Change], Counts]:
     """Replay with each contact's state encoded and decoded after every event it gets, as the
     worker stores states and reloads the ones it evicted: nothing may be lost on the way."""
     engine = Engine(rules, horizon_us=stream.horizon_us)
@@ -89,7 +106,7 @@ def replay_round_tripped(rules: RuleSet, stream: Stream) -> list[Change]:
             replayer.states[contact] = engine.restore(stored, contact)
     if stream.until_us is not None:
         changes.extend(replayer.advance(stream.until_us))
-    return changes
+    return changes, replayer.counts
 
 
 def check(rules: RuleSet, stream: Stream) -> None:
@@ -162,9 +179,19 @@ KNOWN_CASES: list[Any] = [
         [ev("a", "c1", "v", T0), ev("a", "c1", "v", T0 + 2 * HOUR)],
     ),
     case(
-        "retry-of-an-event-older-than-the-horizon-is-applied-again-at-once",
+        "prompt-retry-of-an-event-older-than-the-horizon-is-a-duplicate",
         ruleset({"s": behaviour("v", op="gte", operand=2)}),
         [ev("x", "c2", "v", T0 + 10 * DAY), ev("a", "c1", "v", T0), ev("a", "c1", "v", T0)],
+    ),
+    case(
+        "retry-of-an-old-event-a-horizon-after-it-was-applied-is-applied-again",
+        ruleset({"s": behaviour("v", op="gte", operand=2)}),
+        [
+            ev("x", "c2", "v", T0 + 10 * DAY),
+            ev("a", "c1", "v", T0),
+            ev("y", "c2", "v", T0 + 11 * DAY),
+            ev("a", "c1", "v", T0),
+        ],
     ),
     case(
         "negative-points-leaving-a-window-raise-the-score",

@@ -123,6 +123,7 @@ def test_example_loads(example: Any) -> None:
             All(
                 (
                     Trait(("email",), Predicate("exists", True)),
+                    Behaviour(("email_open", "email_click"), (), None, COUNT_1),
                     Not(Behaviour(("email_open", "email_click"), (), 60 * DAY, COUNT_1)),
                     Not(InSegment("unsubscribed")),
                 )

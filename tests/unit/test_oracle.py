@@ -38,6 +38,7 @@ from tests.support.oracle import (
     lookup,
     oracle_changes,
     oracle_log,
+    run_oracle,
 )
 
 T0 = us("2026-11-20T10:00:00Z")
@@ -424,6 +425,57 @@ def test_retry_after_the_horizon_is_applied_again(now_offset: int, applied_again
     out = oracle_changes(rules, events)
     expected = [("twice", "entered", at(now_offset), "event", "e1")] if applied_again else []
     assert brief(out.get("c1", [])) == expected
+
+
+@pytest.mark.parametrize(
+    ("later", "applied_again"),
+    [(MINUTE, False), (24 * HOUR - 1, False), (24 * HOUR, True), (40 * DAY, True)],
+)
+def test_a_resent_old_event_is_a_duplicate_for_a_horizon_after_it_was_applied(
+    later: int, applied_again: bool
+) -> None:
+    """The horizon counts from `now` when the contact applied it, not from its timestamp: a
+    30-day-old event (applied at `now`, 30 days after its time) re-sent a minute later."""
+    rules = ruleset({"twice": behaviour("login", op="gte", operand=2)})
+    now = T0 + 30 * DAY
+    events = [
+        event("o", "c2", "email_open", now),
+        event("e1", "c1", "login", T0),
+        event("p", "c2", "email_open", now + later),
+        event("e1", "c1", "login", T0),
+    ]
+    oracle = run_oracle(rules, events)
+    expected = [("twice", "entered", at(30 * DAY + later), "event", "e1")]
+    assert brief(oracle.out.get("c1", [])) == (expected if applied_again else [])
+    assert len(oracle.duplicates) == (0 if applied_again else 1)
+    assert oracle.reapplied == (1 if applied_again else 0)
+
+
+def test_a_resend_with_another_timestamp_is_a_duplicate_whatever_the_timestamp() -> None:
+    rules = ruleset({"twice": behaviour("login", op="gte", operand=2)})
+    events = [
+        event("e1", "c1", "login", T0 + DAY),
+        event("e1", "c1", "login", T0 - 40 * DAY),  # as if re-sent with a wrong, old time
+        event("e1", "c1", "login", T0 + 3 * DAY),  # in the future of the contact's clock
+    ]
+    oracle = run_oracle(rules, events)
+    assert oracle.out == {} and len(oracle.duplicates) == 2 and oracle.now == T0 + DAY
+
+
+def test_an_event_applied_again_starts_its_horizon_anew() -> None:
+    rules = ruleset({"count": behaviour("login", op="gte", operand=3)})
+    events = [
+        event("e1", "c1", "login", T0),
+        event("o", "c2", "email_open", T0 + DAY),
+        event("e1", "c1", "login", T0),  # a horizon later: applied again at T0 + 1 d
+        event("p", "c2", "email_open", T0 + 2 * DAY - 1),
+        event("e1", "c1", "login", T0),  # less than a horizon after that: a duplicate
+        event("q", "c2", "email_open", T0 + 2 * DAY),
+        event("e1", "c1", "login", T0),  # a horizon after the second application
+    ]
+    oracle = run_oracle(rules, events)
+    assert brief(oracle.out["c1"]) == [("count", "entered", at(2 * DAY), "event", "e1")]
+    assert [at for _, at in oracle.duplicates] == [T0 + DAY]
 
 
 @pytest.mark.parametrize(("horizon", "applied_again"), [(HOUR, True), (HOUR + 1, False)])

@@ -66,20 +66,24 @@ class Engine:
     def accept(self, state: ContactState | None, event: Event, now: int) -> int | None:
         """The instant `event` applies at, or None when it is a duplicate.
 
-        `now` is the caller's clock before the event. A duplicate repeats an event id that
-        this contact applied within the horizon before `now`. Any other event applies at the
-        latest of `now`, its own time and the contact's clock.
+        `now` is the caller's clock before the event; the contact's clock is the later of it
+        and the contact's own `now`. A duplicate repeats an event id that this contact
+        applied less than the horizon before its clock, counted from the contact's clock at
+        that application and not from the event's timestamp: a producer re-sending a
+        month-old event a minute later sends a duplicate. Any other event applies at the
+        latest of the contact's clock and the event's own time.
         """
         ts = event.ts
         if state is None:
             return now if now > ts else ts
-        seen = state.recent.get(event.event_id)
-        if seen is not None and seen > now - self.horizon_us:
-            return None
         before = state.now
         if before is None:
             return now if now > ts else ts
-        return max(now, ts, before)
+        clock = now if now > before else before
+        applied = state.recent.get(event.event_id)
+        if applied is not None and applied > clock - self.horizon_us:
+            return None
+        return clock if clock > ts else ts
 
     def on_item(
         self, state: ContactState | None, event: Event, at: int
@@ -116,7 +120,7 @@ class Engine:
             reason: Reason = "profile" if identify else "event"
             self._propagate(state, seeds, at, reason, event.event_id, changes)
         recent = state.recent
-        recent[event.event_id] = event.ts
+        recent[event.event_id] = at  # the contact's clock at this application
         if len(recent) % _PRUNE_RECENT_EVERY == 0:
             self._forget_expired(state, at)
         return state, changes
@@ -334,6 +338,8 @@ class Engine:
         return old, new
 
     def _forget_expired(self, state: ContactState, now: int) -> None:
+        """Drop the event ids applied a horizon or more before `now`, the contact's clock:
+        that clock never goes back, so they can never make an event a duplicate again."""
         horizon = now - self.horizon_us
         recent = state.recent
         if recent and min(recent.values()) <= horizon:  # usually none is old: keep the dict

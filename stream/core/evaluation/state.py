@@ -1,8 +1,8 @@
 """Per-contact state: what the engine keeps of one contact between two events.
 
 Only what the loaded rules need is kept: the traits they read, one feed per distinct
-aggregate, memberships, the stage, `seq`, and the event ids inside the duplicate horizon.
-Its byte form for the worker's table is `state_codec`.
+aggregate, memberships, the stage, `seq`, and the event ids applied within the duplicate
+horizon. Its byte form for the worker's table is `state_codec`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class ContactState:
         self.members: set[str] = set()
         self.traits: dict[str, Any] = {}
         self.feeds = feeds
+        # Event id -> this contact's `now` when it was applied (not the event's timestamp).
         self.recent: dict[str, int] = {}
         # Per time leaf: the instant its value next flips (None: never), or the
         # absence of the list when not computed yet. Derived, never serialised.

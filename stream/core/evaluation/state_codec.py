@@ -10,7 +10,10 @@ from stream.core.evaluation.compile import Plan
 from stream.core.evaluation.state import ContactState
 from stream.core.evaluation.windows import SumWindow
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Format 1 stored each remembered event id with the event's timestamp, format 2 with the
+# contact's `now` when it was applied (the duplicate horizon is counted from that).
+READABLE_VERSIONS = (1, FORMAT_VERSION)
 
 
 def encode_state(state: ContactState, plan: Plan) -> bytes:
@@ -46,12 +49,15 @@ def encode_state(state: ContactState, plan: Plan) -> bytes:
 def decode_state(data: bytes, contact_id: str, plan: Plan) -> ContactState:
     """Rebuild state written by `encode_state`, possibly under a newer rule set.
 
-    Feeds, segments and stages that the current rules no longer have are dropped.
+    Feeds, segments and stages that the current rules no longer have are dropped. State in
+    format 1 is migrated: see `_applied_at_from_v1`.
     """
     body = orjson.loads(data)
-    if not isinstance(body, list) or body[0] != FORMAT_VERSION:
+    if not isinstance(body, list) or not body or body[0] not in READABLE_VERSIONS:
         raise ValueError(f"unknown contact state format for {contact_id!r}")
-    _, now, seq, stage, members, traits, feeds, recent = body
+    version, now, seq, stage, members, traits, feeds, recent = body
+    if version == 1:
+        recent = _applied_at_from_v1(recent, now)
     state = ContactState(contact_id, [spec.empty() for spec in plan.feeds])
     state.now = now
     state.seq = seq
@@ -72,3 +78,18 @@ def decode_state(data: bytes, contact_id: str, plan: Plan) -> ContactState:
             state.feeds[i] = saved
     state.recent = recent
     return state
+
+
+def _applied_at_from_v1(recent: dict[str, int], now: int | None) -> dict[str, int]:
+    """Format 1's event ids, each with the contact's `now` at the save as its application.
+
+    Format 1 kept the event's timestamp, not when the contact applied it. That instant lies
+    between the two (an event applies no earlier than its timestamp, and `now` never goes
+    back), and format 1 only kept ids whose timestamp was within a horizon of `now`. Taking
+    `now` errs towards recognising a retry: an id stays a duplicate less than one horizon
+    longer than it would have, where taking the timestamp would keep re-applying retries of
+    old events for the states on the table.
+    """
+    if now is None:
+        return {}
+    return dict.fromkeys(recent, now)
