@@ -181,7 +181,8 @@ def _validate(obj: object, limits: Limits) -> Event:
         check_values(properties, "properties", limits)
     if traits:
         check_values(traits, "traits", limits)
-    return Event(event_id, contact_id, kind, ts, properties, traits)
+    # The same tuple as Event(...), without the Python-level __new__ that NamedTuple generates.
+    return tuple.__new__(Event, (event_id, contact_id, kind, ts, properties, traits))
 
 
 def _check_identifiers(event_id: str, contact_id: str, kind: str, limits: Limits) -> None:
