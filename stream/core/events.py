@@ -151,7 +151,12 @@ def _validate(obj: object, limits: Limits) -> Event:
         and type(stamp) is str
     ):
         _explain_fields(obj)
-    _check_identifiers(event_id, contact_id, kind, limits)
+    if (
+        len(event_id) > limits.event_id_chars
+        or not 0 < len(contact_id) <= limits.contact_id_chars
+        or len(kind) > limits.text_chars
+    ):  # one test for the usual case; the function says which limit
+        _check_identifiers(event_id, contact_id, kind, limits)
     try:
         ts = parse_ts(stamp)
     except ValueError as exc:
@@ -176,7 +181,8 @@ def _validate(obj: object, limits: Limits) -> Event:
         check_values(properties, "properties", limits)
     if traits:
         check_values(traits, "traits", limits)
-    return Event(event_id, contact_id, kind, ts, properties, traits)
+    # The same tuple as Event(...), without the Python-level __new__ that NamedTuple generates.
+    return tuple.__new__(Event, (event_id, contact_id, kind, ts, properties, traits))
 
 
 def _check_identifiers(event_id: str, contact_id: str, kind: str, limits: Limits) -> None:
@@ -207,11 +213,36 @@ _Frame = tuple[Any, int, Any]
 def check_values(top: dict[str, Any], name: str, limits: Limits = DEFAULT_LIMITS) -> None:
     """Raise InvalidInput unless `top` (traits or properties, called `name`) is within
     `limits`: strings and keys, numbers, nesting depth and the number of values."""
+    text_chars, magnitude = limits.text_chars, limits.number_magnitude
+    left = limits.values - len(top)
+    if left < 0:
+        _too_many(name, limits)
+    # The top level on its own, as `_walk` would take it: most traits and properties are a few
+    # scalars, and those need no stack. Top-level keys are the names rules read by; only keys
+    # below them are stored, so they are not checked.
+    top_frame: _Frame = (top, 1, None)
+    stack: list[_Frame] = []
+    for value in top.values():
+        kind = type(value)
+        if kind is str:
+            if len(value) > text_chars:
+                _text_too_long(top_frame, name, value, text_chars)
+        elif kind is int or kind is float:
+            if not -magnitude <= value <= magnitude:  # also false for NaN
+                _out_of_range(top_frame, name, value, magnitude)
+        elif kind is dict or kind is list:
+            stack.append((value, 2, top_frame))
+        elif value is not None and kind is not bool:
+            _not_json(top_frame, name, value)
+    if stack:
+        _walk(stack, left, name, limits)
+
+
+def _walk(stack: list[_Frame], left: int, name: str, limits: Limits) -> None:
+    """Check the containers on `stack`, with `left` values still allowed."""
     text_chars, magnitude, max_depth = limits.text_chars, limits.number_magnitude, limits.depth
-    left = limits.values
     # A stack, not recursion: a value built in Python may nest deeper than recursion goes.
     # Paths are worked out only for a message: this runs for every event.
-    stack: list[_Frame] = [(top, 1, None)]
     while stack:
         frame = stack.pop()
         node, depth, _ = frame
@@ -220,15 +251,11 @@ def check_values(top: dict[str, Any], name: str, limits: Limits = DEFAULT_LIMITS
             raise InvalidInput(TOO_DEEP, f"{where}: nests deeper than the limit of {max_depth}")
         left -= len(node)
         if left < 0:
-            raise InvalidInput(
-                TOO_MANY_VALUES, f"{name}: holds more than the limit of {limits.values} values"
-            )
+            _too_many(name, limits)
         if type(node) is dict:
-            # Top-level keys are the names rules read by; only keys below them are stored.
-            if depth > 1:
-                for key in node:
-                    if type(key) is not str or len(key) > text_chars:
-                        _bad_key(key, _where(frame, name), text_chars)
+            for key in node:
+                if type(key) is not str or len(key) > text_chars:
+                    _bad_key(key, _where(frame, name), text_chars)
             values = node.values()
         else:
             values = node
@@ -236,23 +263,39 @@ def check_values(top: dict[str, Any], name: str, limits: Limits = DEFAULT_LIMITS
             kind = type(value)
             if kind is str:
                 if len(value) > text_chars:
-                    raise InvalidInput(
-                        TEXT_TOO_LONG,
-                        f"{_where(frame, name, value)}: {len(value)} characters, "
-                        f"the limit is {text_chars}",
-                    )
+                    _text_too_long(frame, name, value, text_chars)
             elif kind is int or kind is float:
                 if not -magnitude <= value <= magnitude:  # also false for NaN
-                    raise InvalidInput(
-                        NUMBER_OUT_OF_RANGE,
-                        f"{_where(frame, name, value)}: a number must be finite and at most "
-                        f"{magnitude:g} in size",
-                    )
+                    _out_of_range(frame, name, value, magnitude)
             elif kind is dict or kind is list:
                 stack.append((value, depth + 1, frame))
             elif value is not None and kind is not bool:
-                where = _where(frame, name, value)
-                raise InvalidInput(WRONG_TYPE, f"{where}: {kind.__name__} is not a JSON value")
+                _not_json(frame, name, value)
+
+
+def _too_many(name: str, limits: Limits) -> NoReturn:
+    raise InvalidInput(
+        TOO_MANY_VALUES, f"{name}: holds more than the limit of {limits.values} values"
+    )
+
+
+def _text_too_long(frame: _Frame, name: str, value: str, text_chars: int) -> NoReturn:
+    raise InvalidInput(
+        TEXT_TOO_LONG,
+        f"{_where(frame, name, value)}: {len(value)} characters, the limit is {text_chars}",
+    )
+
+
+def _out_of_range(frame: _Frame, name: str, value: float, magnitude: float) -> NoReturn:
+    raise InvalidInput(
+        NUMBER_OUT_OF_RANGE,
+        f"{_where(frame, name, value)}: a number must be finite and at most {magnitude:g} in size",
+    )
+
+
+def _not_json(frame: _Frame, name: str, value: object) -> NoReturn:
+    where = _where(frame, name, value)
+    raise InvalidInput(WRONG_TYPE, f"{where}: {type(value).__name__} is not a JSON value")
 
 
 def _where(frame: _Frame, name: str, value: Any = None) -> str:

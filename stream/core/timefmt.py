@@ -19,8 +19,9 @@ TIMESTAMP_PATTERN = (
     "[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]+)?"
     "([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$(?!\\n)"
 )
-_TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
-_ONE_US = timedelta(microseconds=1)
+# The same pattern with its groups made non-capturing (every `(` in it opens a group), which
+# matches a little faster: nothing reads the groups.
+_TIMESTAMP = re.compile(re.sub(r"\((?!\?)", "(?:", TIMESTAMP_PATTERN))
 
 
 def parse_ts(text: str) -> int:
@@ -40,7 +41,9 @@ def parse_ts(text: str) -> int:
         parsed = datetime.fromisoformat(upper)
     except ValueError:
         raise ValueError(f"no such day: {text[:10]!r}") from None
-    return (parsed - EPOCH) // _ONE_US
+    # Faster than `(parsed - EPOCH) // timedelta(microseconds=1)`, and as exact.
+    since = parsed - EPOCH
+    return (since.days * 86_400 + since.seconds) * SECOND + since.microseconds
 
 
 # The Gregorian calendar repeats every 400 years, which lets format_ts write any instant,
