@@ -24,6 +24,7 @@ from stream.core.evaluation.timers import Timers
 from stream.core.events import check_key, parse_event
 from stream.core.replay import Counts
 from stream.errors import InvalidInput
+from stream.ops.metrics import PartitionCount
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +265,7 @@ class Partition:
         if self._meta_dirty or writes:
             meta = {
                 "watermark": self.watermark,
-                "counts": _counts_dict(self.counts),
+                "counts": stored_counts(self.counts),
                 "offsets": self.offsets,
             }
             writes.append((keys.meta_key(self.partition), orjson.dumps(meta)))
@@ -295,7 +296,8 @@ def _split(value: bytes) -> tuple[dict[str, int], bytes]:
     return covered, value[2 + size :]
 
 
-def _counts_dict(counts: Counts) -> dict[str, int]:
+def stored_counts(counts: Counts) -> dict[PartitionCount, int]:
+    """A partition's counts as its meta record and the status file hold them."""
     return {
         "applied": counts.applied,
         "duplicate": counts.duplicate,

@@ -10,8 +10,7 @@ from typing import Any
 
 from stream.app.partitions import Partitions
 from stream.app.ports import Clock, Metrics
-from stream.core.replay import Counts
-from stream.ops.metrics import PartitionCount
+from stream.app.processor import stored_counts
 from stream.ops.status import write_status
 
 STATUS_EVERY_S = 0.5
@@ -38,7 +37,7 @@ class StatusReport:
                 str(n): {
                     "watermark": p.watermark,
                     "pending_deadlines": p.pending_deadlines,
-                    "counts": _counts(p.counts),
+                    "counts": stored_counts(p.counts),
                 }
                 for n, p in self.partitions.loaded()
             },
@@ -55,12 +54,3 @@ class StatusReport:
             return
         self._written_at = loop_now
         write_status(path, self.status())
-
-
-def _counts(counts: Counts) -> dict[PartitionCount, int]:
-    return {
-        "applied": counts.applied,
-        "duplicate": counts.duplicate,
-        "dead_lettered": counts.dead_lettered,
-        "rekeyed": counts.rekeyed,
-    }
