@@ -1,0 +1,178 @@
+"""The served memberships in Redis: the materialiser's atomic step and the API's reads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import RedisCluster
+
+from stream.serving import keys
+from stream.serving.connection import RedisClient, load_script
+
+Offsets = dict[int, int]  # partition -> offset of the last change applied
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What one atomic step did: changes applied, redeliveries skipped, gaps found."""
+
+    applied: int
+    redelivered: int
+    gaps: tuple[tuple[str, int, int], ...]  # (contact, seq received, seq stored before)
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionStats:
+    """One partition's offset, segment sizes (members, held out), counters and open gaps."""
+
+    offset: int | None
+    sizes: dict[str, int] = field(default_factory=dict)
+    held_out: dict[str, int] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+    open_gaps: int = 0
+
+
+class Store:
+    """One namespace of served memberships in one Redis or Redis Cluster."""
+
+    def __init__(self, client: RedisClient, namespace: str) -> None:
+        self.client = client
+        self.namespace = namespace
+        self._apply = load_script(client, "apply")
+        self._contact = load_script(client, "contact")
+        self._members = load_script(client, "members")
+        self._partition = load_script(client, "partition")
+        self._gaps = load_script(client, "gaps")
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    # --- the materialiser's side ---
+
+    async def apply(
+        self, partition: int, last_offset: int, invalid: int, expected: int, args: Sequence[str]
+    ) -> Applied | None:
+        """Apply a batch of one partition (flat change arguments) and its offset atomically.
+
+        `expected` is the offset the caller believes is stored (-1 for none). None means Redis
+        has less than that (it lost writes): nothing was applied, resume from what is stored.
+        A batch that is already in (a step whose answer was lost) applies nothing.
+        """
+        ns = self.namespace
+        result = await self._apply(
+            keys=[keys.offset_key(ns, partition)],
+            args=[keys.prefix(ns, partition), last_offset, invalid, expected, *args],
+        )
+        if result[0] == -1:
+            return None
+        if result[0] == -2:
+            return Applied(0, 0, ())
+        gaps = []
+        for item in result[2:]:
+            contact, seq, stored = item.decode().rsplit(" ", 2)
+            gaps.append((contact, int(seq), int(stored)))
+        return Applied(int(result[0]), int(result[1]), tuple(gaps))
+
+    async def write_meta(self, topic: str, partitions: int) -> None:
+        """Record which topic this namespace follows and how many partitions it has."""
+        await self.client.hset(
+            keys.meta_key(self.namespace), mapping={"topic": topic, "partitions": partitions}
+        )
+
+    # --- reads, for the API and for resuming ---
+
+    async def partitions(self) -> int | None:
+        """The change topic's partition count the materialiser recorded, if it ran."""
+        value = await self.client.hget(keys.meta_key(self.namespace), "partitions")
+        return None if value is None else int(value)
+
+    async def offsets(self, partitions: int) -> Offsets:
+        """The last applied offset of every partition that has one."""
+        names = [keys.offset_key(self.namespace, p) for p in range(partitions)]
+        if not names:
+            return {}
+        if isinstance(self.client, RedisCluster):
+            values = await self.client.mget_nonatomic(names)
+        else:
+            values = await self.client.mget(names)
+        return {p: int(v) for p, v in enumerate(values) if v is not None}
+
+    async def contact(self, partition: int, contact_id: str) -> tuple[int | None, dict[str, bytes]]:
+        """A contact's stored fields (empty if never seen) and its partition's offset."""
+        ns = self.namespace
+        result = await self._contact(
+            keys=[keys.offset_key(ns, partition), keys.contact_key(ns, partition, contact_id)]
+        )
+        fields = result[1:]
+        stored = {fields[i].decode(): fields[i + 1] for i in range(0, len(fields), 2)}
+        return _offset(result[0]), stored
+
+    async def members(
+        self, partitions: int, segment: str, after: str, limit: int
+    ) -> tuple[Offsets, list[str]]:
+        """The first `limit` members after `after` over all partitions, in contact-id order."""
+        calls = [
+            self._members(
+                keys=[keys.offset_key(self.namespace, p)],
+                args=[keys.prefix(self.namespace, p), segment, after, limit],
+            )
+            for p in range(partitions)
+        ]
+        offsets: Offsets = {}
+        merged: list[str] = []
+        for p, result in enumerate(await asyncio.gather(*calls)):
+            if (offset := _offset(result[0])) is not None:
+                offsets[p] = offset
+            merged.extend(m.decode() for m in result[1:])
+        merged.sort()  # code point order is UTF-8 byte order, the order Redis keeps
+        return offsets, merged[:limit]
+
+    async def gaps(
+        self, partitions: int, after: str, limit: int
+    ) -> tuple[Offsets, list[tuple[str, int, str]]]:
+        """Contacts with open gaps after `after`: (contact, seq, missing ranges "a-b,c-d")."""
+        calls = [
+            self._gaps(
+                keys=[keys.offset_key(self.namespace, p)],
+                args=[keys.prefix(self.namespace, p), after, limit],
+            )
+            for p in range(partitions)
+        ]
+        offsets: Offsets = {}
+        merged: list[tuple[str, int, str]] = []
+        for p, result in enumerate(await asyncio.gather(*calls)):
+            if (offset := _offset(result[0])) is not None:
+                offsets[p] = offset
+            rest = result[1:]
+            for i in range(0, len(rest), 3):
+                merged.append((rest[i].decode(), int(rest[i + 1]), rest[i + 2].decode()))
+        merged.sort()
+        return offsets, merged[:limit]
+
+    async def stats(self, partitions: int) -> list[PartitionStats]:
+        """Every partition's offset, sizes, counters and open gaps."""
+        calls = [
+            self._partition(
+                keys=[keys.offset_key(self.namespace, p)], args=[keys.prefix(self.namespace, p)]
+            )
+            for p in range(partitions)
+        ]
+        return [_partition_stats(result) for result in await asyncio.gather(*calls)]
+
+
+def _offset(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _pairs(flat: list[bytes]) -> dict[str, int]:
+    return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+
+def _partition_stats(result: list[Any]) -> PartitionStats:
+    counts = _pairs(result[1])
+    sizes = {k: v for k, v in counts.items() if not k.endswith(":h")}
+    held = {k[:-2]: v for k, v in counts.items() if k.endswith(":h")}
+    return PartitionStats(_offset(result[0]), sizes, held, _pairs(result[2]), int(result[3]))
