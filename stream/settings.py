@@ -238,6 +238,24 @@ class Settings:
         _parse_count,
         default=0,
     )
+    api_token: str = setting(
+        "SEGSTREAM_API_TOKEN",
+        "Bearer token the serving API requires on /v1/ (empty: none, loopback only).",
+        str,
+        default="",
+    )
+    api_host: str = setting(
+        "SEGSTREAM_API_HOST",
+        "Address the serving API listens on.",
+        str,
+        default="127.0.0.1",
+    )
+    api_port: int = setting(
+        "SEGSTREAM_API_PORT",
+        "Port the serving API listens on.",
+        _parse_positive_int,
+        default=8080,
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from importlib.resources import files
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -10,11 +12,13 @@ from redis import exceptions
 from redis.asyncio import Redis, RedisCluster
 from redis.commands.core import AsyncScript
 
+log = logging.getLogger(__name__)
+
 RedisClient = Redis | RedisCluster
 
 # Failures that say Redis cannot serve right now (down, restarting, loading its data, the
 # cluster without a majority): retry later, or answer 503. Anything else is a real error.
-UNAVAILABLE: tuple[type[BaseException], ...] = (
+UNAVAILABLE: tuple[type[Exception], ...] = (
     exceptions.ConnectionError,
     exceptions.TimeoutError,
     exceptions.ClusterError,
@@ -66,3 +70,29 @@ def load_script(client: RedisClient, name: str) -> AsyncScript:
     """The packaged Lua script `stream/serving/lua/NAME.lua`, registered on `client`."""
     source = files("stream.serving").joinpath(f"lua/{name}.lua").read_text()
     return client.register_script(source)
+
+
+class RedisState:
+    """Says in one log line when Redis stops answering and one when it answers again."""
+
+    def __init__(self, url: str) -> None:
+        self._url = redact(url)
+        self._down_since: float | None = None
+
+    def down(self, error: BaseException) -> None:
+        """Note a failure; logged only if Redis answered before."""
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            kind = type(error).__name__
+            log.warning("Redis at %s is unreachable (%s: %s); retrying", self._url, kind, error)
+
+    @property
+    def is_down(self) -> bool:
+        return self._down_since is not None
+
+    def up(self) -> None:
+        """Note a success; logged only if Redis was unreachable before."""
+        if self._down_since is not None:
+            took = time.monotonic() - self._down_since
+            self._down_since = None
+            log.warning("Redis at %s answers again after %.1f s; resuming", self._url, took)

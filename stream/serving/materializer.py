@@ -23,7 +23,7 @@ from redis.exceptions import OutOfMemoryError
 
 from stream.errors import InvalidInput
 from stream.serving.changes import change_args
-from stream.serving.connection import UNAVAILABLE, connect, redact
+from stream.serving.connection import UNAVAILABLE, RedisState, connect, redact
 from stream.serving.store import Store
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ BACKOFF_FIRST_S = 0.1
 BACKOFF_MAX_S = 5.0
 PARTITION_CHECK_S = 30.0  # how often to look for partitions added to the topic
 # Redis full (maxmemory) is an outage too: wait for room rather than skip input.
-RETRYABLE: tuple[type[BaseException], ...] = (*UNAVAILABLE, OutOfMemoryError)
+RETRYABLE: tuple[type[Exception], ...] = (*UNAVAILABLE, OutOfMemoryError)
 
 
 class _Stopped(Exception):
@@ -49,28 +49,6 @@ class MaterializerConfig:
     redis_url: str
     namespace: str
     batch_size: int = 1000  # most changes per atomic step (Redis runs nothing else meanwhile)
-
-
-class RedisState:
-    """Says in one log line when Redis stops answering and one when it answers again."""
-
-    def __init__(self, url: str) -> None:
-        self._url = redact(url)
-        self._down_since: float | None = None
-
-    def down(self, error: BaseException) -> None:
-        if self._down_since is None:
-            self._down_since = time.monotonic()
-            log.warning(
-                "Redis at %s is unreachable (%s: %s); holding the input and retrying with "
-                "backoff", self._url, type(error).__name__, error,
-            )  # fmt: skip
-
-    def up(self) -> None:
-        if self._down_since is not None:
-            took = time.monotonic() - self._down_since
-            self._down_since = None
-            log.warning("Redis at %s answers again after %.1f s; resuming", self._url, took)
 
 
 class Materializer:

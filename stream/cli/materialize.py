@@ -1,0 +1,95 @@
+"""`segstream materialize`: keep the segment memberships in Redis from the change topic."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+import click
+
+from stream.cli.options import broker_option, setting_option
+from stream.serving.materializer import Materializer, MaterializerConfig
+from stream.settings import Settings
+
+LOG_FORMAT = "%(asctime)s [%(levelname)s] %(name)s: %(message)s"
+
+
+def redis_option() -> Any:
+    return setting_option(
+        "--redis",
+        "SEGSTREAM_REDIS_URL",
+        "redis:// or rediss:// URL, user and password included (a Redis Cluster is "
+        "detected).  [default: redis://127.0.0.1:6379/0]",
+    )
+
+
+def app_id_option() -> Any:
+    return setting_option(
+        "--app-id",
+        "SEGSTREAM_APP_ID",
+        "Namespace of the served memberships in Redis.  [default: segstream]",
+    )
+
+
+@click.command("materialize")
+@redis_option()
+@broker_option()
+@setting_option(
+    "--changes-topic", "SEGSTREAM_CHANGES_TOPIC", "Change topic.  [default: segment-changes]"
+)
+@app_id_option()
+@click.option(
+    "--batch-size",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Most changes per atomic Redis step (Redis answers nothing else meanwhile).",
+)
+@click.option(
+    "--loglevel",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+def command(
+    redis: str | None,
+    broker: str | None,
+    changes_topic: str | None,
+    app_id: str | None,
+    batch_size: int,
+    loglevel: str,
+) -> None:
+    """Apply segment-changes to Redis: each contact's segments, stage and seq, each segment's
+    members and size, and the offsets, all in one atomic step per partition batch.
+
+    Idempotent by seq; resumes from the offsets in Redis; retries while Redis is down.
+    """
+    given = {"redis_url": redis, "broker": broker, "changes_topic": changes_topic}
+    given["app_id"] = app_id
+    try:
+        settings = Settings.from_env(**{k: v for k, v in given.items() if v is not None})
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    logging.basicConfig(level=loglevel.upper(), format=LOG_FORMAT)
+    config = MaterializerConfig(
+        bootstrap=settings.bootstrap_servers(),
+        topic=settings.changes_topic,
+        redis_url=settings.redis_url,
+        namespace=settings.app_id,
+        batch_size=batch_size,
+    )
+    asyncio.run(_run(config))
+
+
+async def _run(config: MaterializerConfig) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await Materializer(config).run(stop)
+
+
+if __name__ == "__main__":
+    command()
