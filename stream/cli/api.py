@@ -6,6 +6,7 @@ import ipaddress
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import uvicorn
@@ -68,7 +69,8 @@ def command(
 
     With SEGSTREAM_API_TOKEN set, /v1/ needs `Authorization: Bearer TOKEN`.
     """
-    given = {"redis_url": redis, "rules_file": rules, "api_host": host, "api_port": port}
+    given: dict[str, Any] = {"redis_url": redis, "rules_file": rules}
+    given.update(api_host=host, api_port=port)
     given["app_id"] = app_id
     try:
         settings = Settings.from_env(**{k: v for k, v in given.items() if v is not None})

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -13,10 +15,12 @@ from stream.cli.options import broker_option, setting_option
 from stream.serving.materializer import Materializer, MaterializerConfig
 from stream.settings import Settings
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 LOG_FORMAT = "%(asctime)s [%(levelname)s] %(name)s: %(message)s"
 
 
-def redis_option() -> Any:
+def redis_option() -> Callable[[F], F]:
     return setting_option(
         "--redis",
         "SEGSTREAM_REDIS_URL",
@@ -25,7 +29,7 @@ def redis_option() -> Any:
     )
 
 
-def app_id_option() -> Any:
+def app_id_option() -> Callable[[F], F]:
     return setting_option(
         "--app-id",
         "SEGSTREAM_APP_ID",
@@ -48,6 +52,12 @@ def app_id_option() -> Any:
     help="Most changes per atomic Redis step (Redis answers nothing else meanwhile).",
 )
 @click.option(
+    "--status-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Rewrite this JSON file every second while running (offsets, Redis up): for health "
+    "checks.",
+)
+@click.option(
     "--loglevel",
     default="info",
     show_default=True,
@@ -59,6 +69,7 @@ def command(
     changes_topic: str | None,
     app_id: str | None,
     batch_size: int,
+    status_file: Path | None,
     loglevel: str,
 ) -> None:
     """Apply segment-changes to Redis: each contact's segments, stage and seq, each segment's
@@ -66,7 +77,7 @@ def command(
 
     Idempotent by seq; resumes from the offsets in Redis; retries while Redis is down.
     """
-    given = {"redis_url": redis, "broker": broker, "changes_topic": changes_topic}
+    given: dict[str, Any] = {"redis_url": redis, "broker": broker, "changes_topic": changes_topic}
     given["app_id"] = app_id
     try:
         settings = Settings.from_env(**{k: v for k, v in given.items() if v is not None})
@@ -79,6 +90,7 @@ def command(
         redis_url=settings.redis_url,
         namespace=settings.app_id,
         batch_size=batch_size,
+        status_file=status_file,
     )
     asyncio.run(_run(config))
 

@@ -100,6 +100,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         version="1",
         description="Segment memberships, materialised in Redis from segment-changes.",
         lifespan=lifespan,
+        redirect_slashes=False,  # a stray slash is a 404 JSON error, not a redirect
     )
     install(app)
     app.add_middleware(MeasureRequests, metrics=metrics)

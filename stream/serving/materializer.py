@@ -15,8 +15,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
+import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from redis.exceptions import OutOfMemoryError
@@ -49,6 +51,7 @@ class MaterializerConfig:
     redis_url: str
     namespace: str
     batch_size: int = 1000  # most changes per atomic step (Redis runs nothing else meanwhile)
+    status_file: Path | None = None  # rewritten every second while the loop runs
 
 
 class Materializer:
@@ -61,6 +64,7 @@ class Materializer:
         self.consumer: AIOKafkaConsumer | None = None
         self.stored: dict[int, int] = {}  # partition -> offset Redis has, as far as we know
         self.partitions = 0
+        self._beat = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Materialise until `stop` is set."""
@@ -133,6 +137,7 @@ class Materializer:
         assert self.consumer is not None
         checked = time.monotonic()
         while not stop.is_set():
+            self._heartbeat()
             batches = await self.consumer.getmany(timeout_ms=200)
             steps = [self._apply_partition(tp.partition, rs, stop) for tp, rs in batches.items()]
             results = await asyncio.gather(*steps)
@@ -189,12 +194,25 @@ class Materializer:
                 result = await step()
             except RETRYABLE as error:
                 self.redis_state.down(error)
+                self._heartbeat()
             else:
                 self.redis_state.up()
                 return result
             await _wait(stop, delay)
             delay = min(delay * 2, BACKOFF_MAX_S)
         raise _Stopped
+
+    def _heartbeat(self) -> None:
+        """Rewrite the status file (at most once a second): for health checks."""
+        path = self.config.status_file
+        now = time.time()
+        if path is None or now - self._beat < 1.0:
+            return
+        self._beat = now
+        status = {"at": now, "redis_up": not self.redis_state.is_down, "offsets": self.stored}
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(orjson.dumps(status, option=orjson.OPT_NON_STR_KEYS))
+        partial.replace(path)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
