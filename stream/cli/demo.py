@@ -17,6 +17,7 @@ from typing import Any
 import click
 import orjson
 
+from stream.cli.demo_serving import show_served
 from stream.cli.produce import produce_lines
 from stream.cli.tail import describe, follow
 from stream.core.generate import generate
@@ -220,6 +221,7 @@ def command(
         click.echo(f"{len(changes)} changes. Membership at the end of the stream:")
         for line in summary(changes):
             click.echo("  " + line)
+        show_served(bootstrap, worker.changes, settings.redis_url, run, changes)
         if broker is None or keep_broker:
             click.echo("")
             click.echo(f"See them again: segstream tail --broker kafka://{bootstrap} "

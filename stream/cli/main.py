@@ -8,6 +8,7 @@ from stream import __version__
 from stream.cli import (
     api,
     bench,
+    bench_serving,  # noqa: F401  (registers `bench serving` on the bench group)
     bench_worker,  # noqa: F401  (registers `bench worker` on the bench group)
     demo,
     dev_broker,

@@ -191,9 +191,9 @@ def assert_serves(client: httpx.Client, expected: Membership, segments: list[str
     listed = {s["id"]: s for s in client.get("/v1/segments").json()["segments"]}
     assert list(listed) == segments
     sizes = expected.sizes()
+    served = {s: (listed[s]["size"], listed[s]["held_out"]) for s in segments}
+    assert served == {s: sizes.get(s, (0, 0)) for s in segments}
     for segment in segments:
-        size, held = sizes.get(segment, (0, 0))
-        assert (listed[segment]["size"], listed[segment]["held_out"]) == (size, held), segment
         assert walk(client, segment, limit=7) == expected.members(segment), segment
     for contact_id, view in expected.contacts.items():
         answer = client.get(f"/v1/contacts/{contact_id}")

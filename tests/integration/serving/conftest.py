@@ -15,7 +15,15 @@ from stream.core.generate import generate
 from stream.core.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
-from tests.e2e.harness import Names, WorkerProcess, closing_events, produce, read_topic
+from tests.e2e.harness import (
+    Names,
+    WorkerProcess,
+    by_contact,
+    changes_of,
+    closing_events,
+    produce,
+    read_topic,
+)
 
 EXAMPLE_RULES = Path(__file__).resolve().parents[3] / "stream" / "examples" / "segments.yaml"
 PARTITIONS = 3
@@ -48,7 +56,11 @@ def published(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) ->
     try:
         worker.wait_ready()
         records = read_topic(
-            kafka_bootstrap, names.changes, lambda rs: len(rs) >= len(replayed), timeout=120
+            kafka_bootstrap,
+            names.changes,
+            lambda rs: len(rs) >= len(replayed),
+            timeout=120,
+            settle=1.0,
         )
     finally:
         worker.stop()
@@ -58,6 +70,9 @@ def published(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) ->
     errors = [ln for ln in text.splitlines() if "[ERROR]" in ln or "[CRITICAL]" in ln]
     assert "Traceback" not in text, text[-4000:]
     assert all("GroupCoordinatorNotAvailable" in ln for ln in errors), errors
+    # What the serving tests compare with is replay's output; the worker must have published
+    # exactly that (test_worker_replay_equality checks the same in more detail).
+    assert by_contact(changes_of(records)) == by_contact(replayed)
     segments = [s.id for s in rules.segments]
     return Published(names.changes, PARTITIONS, replayed, len(records), segments)
 
