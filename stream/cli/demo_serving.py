@@ -20,9 +20,8 @@ from typing import Any
 
 import click
 import redis
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import TopicPartition
 
+from stream.serving.topic import end_position
 from stream.testing.membership import rebuild
 
 SERVED_TIMEOUT_S = 60.0
@@ -49,7 +48,7 @@ def show_served(bootstrap: str, topic: str, redis_url: str, run: str, changes: l
                 base = f"http://127.0.0.1:{port}"
                 click.echo(f"Materialising the changes into {url} (namespace {namespace}) and "
                            f"serving them at {base}:")  # fmt: skip
-                _ask(base, changes, _end_position(bootstrap, topic))
+                _ask(base, changes, asyncio.run(end_position(bootstrap, topic)))
             finally:
                 for proc in (mat, api):
                     proc.terminate()
@@ -137,18 +136,3 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def _end_position(bootstrap: str, topic: str) -> str:
-    async def run() -> str:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-        await consumer.start()
-        try:
-            await consumer.topics()
-            parts = sorted(consumer.partitions_for_topic(topic) or ())
-            ends = await consumer.end_offsets([TopicPartition(topic, p) for p in parts])
-        finally:
-            await consumer.stop()
-        return ",".join(f"{tp.partition}:{end - 1}" for tp, end in ends.items() if end > 0)
-
-    return asyncio.run(run())

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from redis import exceptions
 from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 
 log = logging.getLogger(__name__)
@@ -28,11 +30,17 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     OSError,
 )
 
-_TIMEOUTS: dict[str, Any] = {
-    "socket_connect_timeout": 2.0,
-    "socket_timeout": 5.0,
-    "health_check_interval": 15,
-}
+
+def _options() -> dict[str, Any]:
+    # One quick retry covers a connection that went stale; redis-py's default (10 retries, up
+    # to 1 s apart) would hold an API request for seconds before its 503, and the materialiser
+    # has its own backoff.
+    return {
+        "socket_connect_timeout": 2.0,
+        "socket_timeout": 5.0,
+        "health_check_interval": 15,
+        "retry": Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
+    }
 
 
 def redact(url: str) -> str:
@@ -52,7 +60,7 @@ async def connect(url: str, **options: Any) -> RedisClient:
 
     Raises one of UNAVAILABLE while the server does not answer.
     """
-    settings = {**_TIMEOUTS, **options}
+    settings = {**_options(), **options}
     probe: Redis = Redis.from_url(url, **settings)
     try:
         info = await probe.info("cluster")

@@ -27,6 +27,7 @@ from stream.errors import InvalidInput
 from stream.serving.changes import change_args
 from stream.serving.connection import UNAVAILABLE, RedisState, connect, redact
 from stream.serving.store import Store
+from stream.serving.topic import partition_count
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -99,9 +100,8 @@ class Materializer:
         assert self.consumer is not None and self.store is not None
         waiting = False
         while not stop.is_set():
-            await self.consumer.topics()  # refreshes the metadata
-            found = self.consumer.partitions_for_topic(self.config.topic)
-            if found:
+            count = await partition_count(self.config.bootstrap, self.config.topic)
+            if count:
                 break
             if not waiting:
                 waiting = True
@@ -109,8 +109,8 @@ class Materializer:
             await _wait(stop, 1.0)
         else:
             raise _Stopped
-        self.partitions = max(found) + 1
-        self.consumer.assign([TopicPartition(self.config.topic, p) for p in sorted(found)])
+        self.partitions = count
+        self.consumer.assign([TopicPartition(self.config.topic, p) for p in range(count)])
         store = self.store
         await self._retry(stop, lambda: store.write_meta(self.config.topic, self.partitions))
         await self._resume(stop)
@@ -146,8 +146,8 @@ class Materializer:
                 await self._resume(stop)
             if time.monotonic() - checked > PARTITION_CHECK_S:
                 checked = time.monotonic()
-                found = self.consumer.partitions_for_topic(self.config.topic) or set()
-                if found and max(found) + 1 > self.partitions:
+                found = await partition_count(self.config.bootstrap, self.config.topic)
+                if found > self.partitions:
                     log.info("topic %s gained partitions; reassigning", self.config.topic)
                     await self._assign(stop)
 

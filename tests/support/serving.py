@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import TopicPartition
 
+from stream.serving.topic import end_position as topic_end
 from stream.testing.membership import Membership
 from stream.testing.waiting import wait_for
 
@@ -132,27 +131,13 @@ def api(
 
 
 def end_position(bootstrap: str, topic: str) -> str:
-    """The min_position token of the last message of every non-empty partition of `topic`."""
-
-    async def run() -> str:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-        await consumer.start()
-        try:
-            partitions = consumer.partitions_for_topic(topic) or set()
-            if not partitions:
-                await consumer.topics()
-                partitions = consumer.partitions_for_topic(topic) or set()
-            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-            ends = await consumer.end_offsets(tps)
-        finally:
-            await consumer.stop()
-        return ",".join(f"{tp.partition}:{end - 1}" for tp, end in ends.items() if end > 0)
-
-    return asyncio.run(run())
+    """The min_position token of everything on `topic` now."""
+    return asyncio.run(topic_end(bootstrap, topic))
 
 
 def wait_served(client: httpx.Client, position: str, timeout: float = 120.0) -> dict[str, Any]:
     """Wait until the API has applied `position`; return its /v1/segments answer then."""
+    assert position, "an empty position is reached at once; is the topic empty?"
 
     def served() -> dict[str, Any] | None:
         try:
@@ -189,19 +174,21 @@ def walk(client: httpx.Client, segment: str, limit: int) -> list[str]:
 def assert_serves(client: httpx.Client, expected: Membership, segments: list[str]) -> None:
     """Every contact's answer, every segment's walk and size equal `expected`."""
     listed = {s["id"]: s for s in client.get("/v1/segments").json()["segments"]}
-    assert list(listed) == segments
+    assert list(listed) == segments, (list(listed), segments)
     sizes = expected.sizes()
     served = {s: (listed[s]["size"], listed[s]["held_out"]) for s in segments}
-    assert served == {s: sizes.get(s, (0, 0)) for s in segments}
+    wanted = {s: sizes.get(s, (0, 0)) for s in segments}
+    assert served == wanted, {s: (served[s], wanted[s]) for s in segments if served[s] != wanted[s]}
     for segment in segments:
-        assert walk(client, segment, limit=7) == expected.members(segment), segment
+        members = walk(client, segment, limit=7)
+        assert members == expected.members(segment), (segment, members, expected.members(segment))
     for contact_id, view in expected.contacts.items():
         answer = client.get(f"/v1/contacts/{contact_id}")
         assert answer.status_code == 200, answer.text
         body = answer.json()
         got = {s["id"]: (s["since"], s["holdout"]) for s in body["segments"]}
-        assert got == view.segments, contact_id
-        assert (body["stage"], body["seq"]) == (view.stage, view.seq), contact_id
+        assert got == view.segments, (contact_id, got, view.segments)
+        assert (body["stage"], body["seq"]) == (view.stage, view.seq), (contact_id, body, view)
 
 
 @dataclass
