@@ -102,7 +102,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         lifespan=lifespan,
         redirect_slashes=False,  # a stray slash is a 404 JSON error, not a redirect
     )
-    install(app)
+    install(app, backend.state)
     app.add_middleware(MeasureRequests, metrics=metrics)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorise)], responses=ERRORS)
 

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from stream.serving.connection import UNAVAILABLE
+from stream.serving.connection import UNAVAILABLE, RedisState
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +64,13 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
     return error_body(400, "bad_parameter", "; ".join(problems) or "invalid request")
 
 
-async def _unavailable(_: Request, exc: Exception) -> Response:
-    log.warning("Redis unavailable: %s: %s", type(exc).__name__, exc)
-    detail = "Redis does not answer; retry shortly (GET /readyz says when it is back)"
-    return error_body(503, "redis_unavailable", detail, **{"Retry-After": "1"})
+def _unavailable(state: RedisState) -> Any:
+    async def answer(_: Request, exc: Exception) -> Response:
+        state.down(exc)  # logs once per outage, not once per request
+        detail = "Redis does not answer; retry shortly (GET /readyz says when it is back)"
+        return error_body(503, "redis_unavailable", detail, **{"Retry-After": "1"})
+
+    return answer
 
 
 async def _unexpected(_: Request, exc: Exception) -> Response:
@@ -75,11 +78,11 @@ async def _unexpected(_: Request, exc: Exception) -> Response:
     return error_body(500, "internal", "an unexpected error; the API's log has the details")
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, state: RedisState) -> None:
     """Route every exception an endpoint can raise to a JSON error answer."""
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     for kind in UNAVAILABLE:
-        app.add_exception_handler(kind, _unavailable)
+        app.add_exception_handler(kind, _unavailable(state))
     app.add_exception_handler(Exception, _unexpected)

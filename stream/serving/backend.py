@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from stream.serving.api_errors import ApiError
-from stream.serving.connection import RedisState, connect
+from stream.serving.connection import UNAVAILABLE, RedisState, connect
 from stream.serving.store import Offsets, Store
 from stream.serving.tokens import format_position, parse_position, reached
 
@@ -33,7 +33,7 @@ class Backend:
                 if self._store is None:
                     try:
                         self._store = Store(await connect(self.redis_url), self.namespace)
-                    except Exception as error:
+                    except UNAVAILABLE as error:
                         self.state.down(error)
                         raise
         return self._store
@@ -43,7 +43,7 @@ class Backend:
         store = await self.store()
         try:
             await store.client.ping()
-        except Exception as error:
+        except UNAVAILABLE as error:
             self.state.down(error)
             raise
         self.state.up()
@@ -56,7 +56,7 @@ class Backend:
         store = await self.store()
         try:
             count = await store.partitions() or 0
-        except Exception as error:
+        except UNAVAILABLE as error:
             self.state.down(error)
             raise
         self.state.up()
