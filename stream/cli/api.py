@@ -108,7 +108,9 @@ def command(
         loop="uvloop",
         http="httptools",
         log_level=loglevel,
+        log_config=None,  # uvicorn's loggers go through the root logger configured above
         access_log=False,
+        timeout_graceful_shutdown=5,  # an idle client cannot hold a shutdown
     )
 
 

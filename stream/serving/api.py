@@ -3,14 +3,12 @@
 # No `from __future__ import annotations`: FastAPI reads the endpoints' annotations at
 # runtime, and they name dependencies defined inside create_app.
 
-import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, FastAPI, Path, Query
 from starlette.responses import Response
 
 from stream.core.ast import RuleSet
@@ -24,9 +22,11 @@ from stream.serving.answers import (
     describe,
     find_contact,
     gap_ranges,
+    offsets_of,
     segments_of,
 )
 from stream.serving.api_errors import ApiError, JSONBody, install
+from stream.serving.auth import RequireToken, document_bearer
 from stream.serving.backend import MAX_WAIT_MS, Backend
 from stream.serving.connection import UNAVAILABLE
 from stream.serving.metrics import MeasureRequests, ServingMetrics
@@ -59,6 +59,10 @@ ContactId = Annotated[str, Path(min_length=1, max_length=256, description="The c
 SegmentId = Annotated[str, Path(min_length=1, max_length=64, description="A segment id.")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
 Cursor = Annotated[str | None, Query(max_length=400, description="`next` of the last page.")]
+MinPosition = Annotated[str | None, Query(max_length=20_000, description=models.POSITION_DOC)]
+WaitMs = Annotated[
+    int, Query(ge=0, le=MAX_WAIT_MS, description="How long to wait for min_position.")
+]
 
 
 def create_app(config: ApiConfig) -> FastAPI:
@@ -66,29 +70,10 @@ def create_app(config: ApiConfig) -> FastAPI:
     backend = Backend(config.redis_url, config.namespace)
     metrics = ServingMetrics()
     catalogue = catalogue_of(config.rules)
-    bearer = HTTPBearer(auto_error=False, description="SEGSTREAM_API_TOKEN")
-    expected = config.token.encode() if config.token else None
 
-    def authorise(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> None:
-        if expected is None:
-            return
-        if credentials is None:
-            raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
-        if not hmac.compare_digest(credentials.credentials.encode(), expected):
-            raise ApiError(401, "unauthorized", "the bearer token is not the API's token")
-
-    async def reading(
-        min_position: Annotated[
-            str | None, Query(max_length=20_000, description=models.POSITION_DOC)
-        ] = None,
-        wait_ms: Annotated[int, Query(ge=0, le=MAX_WAIT_MS)] = 0,
-    ) -> Reading:
-        offsets = await backend.offsets(min_position, wait_ms)
-        return Reading(offsets, await backend.partitions())
-
-    Read = Annotated[Reading, Depends(reading)]
+    async def reading(min_position: str | None, wait_ms: int) -> Reading:
+        await backend.wait_for(min_position, wait_ms)
+        return Reading(await backend.partitions())
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -103,8 +88,11 @@ def create_app(config: ApiConfig) -> FastAPI:
         redirect_slashes=False,  # a stray slash is a 404 JSON error, not a redirect
     )
     install(app, backend.state)
-    app.add_middleware(MeasureRequests, metrics=metrics)
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorise)], responses=ERRORS)
+    app.add_middleware(RequireToken, token=config.token)
+    app.add_middleware(MeasureRequests, metrics=metrics)  # outermost: counts the 401s too
+    if config.token:
+        document_bearer(app)
+    v1 = APIRouter(prefix="/v1", responses=ERRORS)
 
     async def segment_sizes(partitions: int) -> list[PartitionStats]:
         return await (await backend.store()).stats(partitions)
@@ -115,8 +103,11 @@ def create_app(config: ApiConfig) -> FastAPI:
         return any(segment in s.sizes for s in stats)
 
     @v1.get("/contacts/{contact_id:path}", response_model=models.Contact)
-    async def contact(contact_id: ContactId, read: Read) -> Response:
+    async def contact(
+        contact_id: ContactId, min_position: MinPosition = None, wait_ms: WaitMs = 0
+    ) -> Response:
         """A contact's current segments, lifecycle stage and last applied seq."""
+        read = await reading(min_position, wait_ms)
         offsets, fields = await find_contact(backend, read, contact_id)
         segments = [
             {"id": name, "since": format_ts(since), "holdout": held}
@@ -134,28 +125,37 @@ def create_app(config: ApiConfig) -> FastAPI:
         )
 
     @v1.get("/segments", response_model=models.Segments)
-    async def segments(read: Read) -> Response:
+    async def segments(min_position: MinPosition = None, wait_ms: WaitMs = 0) -> Response:
         """Every segment of the rules (size 0 included), with sizes."""
+        read = await reading(min_position, wait_ms)
         stats = await segment_sizes(read.partitions)
         ids = list(catalogue) if catalogue is not None else sorted(all_segments(stats))
         answer = [describe(catalogue, segment, stats) for segment in ids]
-        return JSONBody({"segments": answer, "position": format_position(read.offsets)})
+        return JSONBody({"segments": answer, "position": format_position(offsets_of(stats))})
 
     @v1.get("/segments/{segment_id}", response_model=models.SegmentWithPosition)
-    async def segment(segment_id: SegmentId, read: Read) -> Response:
+    async def segment(
+        segment_id: SegmentId, min_position: MinPosition = None, wait_ms: WaitMs = 0
+    ) -> Response:
         """One segment's description and size."""
+        read = await reading(min_position, wait_ms)
         stats = await segment_sizes(read.partitions)
         if not known(segment_id, stats):
             raise ApiError(404, "not_found", f"no segment {segment_id!r} (GET /v1/segments)")
         answer = describe(catalogue, segment_id, stats)
-        return JSONBody({**answer, "position": format_position(read.offsets)})
+        return JSONBody({**answer, "position": format_position(offsets_of(stats))})
 
     @v1.get("/segments/{segment_id}/members", response_model=models.Members)
     async def members(
-        segment_id: SegmentId, read: Read, limit: Limit = 100, cursor: Cursor = None
+        segment_id: SegmentId,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+        min_position: MinPosition = None,
+        wait_ms: WaitMs = 0,
     ) -> Response:
         """A page of members in contact-id order; follow `next` to walk them all."""
         after = after_cursor(cursor)
+        read = await reading(min_position, wait_ms)
         if catalogue is not None and segment_id not in catalogue:
             raise ApiError(404, "not_found", f"no segment {segment_id!r} (GET /v1/segments)")
         store = await backend.store()
@@ -164,18 +164,23 @@ def create_app(config: ApiConfig) -> FastAPI:
         offsets, page = await store.members(read.partitions, segment_id, after, limit + 1)
         more = len(page) > limit
         page = page[:limit]
-        position = format_position({**read.offsets, **offsets})
         return JSONBody(
             {
                 "members": page,
                 "next": encode_cursor(page[-1]) if more else None,
-                "position": position,
+                "position": format_position(offsets),
             }
         )
 
     @v1.get("/segments/{segment_id}/members/{contact_id:path}", response_model=models.Membership)
-    async def membership(segment_id: SegmentId, contact_id: ContactId, read: Read) -> Response:
+    async def membership(
+        segment_id: SegmentId,
+        contact_id: ContactId,
+        min_position: MinPosition = None,
+        wait_ms: WaitMs = 0,
+    ) -> Response:
         """Whether a contact is in a segment, since when, and whether it is held out."""
+        read = await reading(min_position, wait_ms)
         if catalogue is not None and segment_id not in catalogue:
             raise ApiError(404, "not_found", f"no segment {segment_id!r} (GET /v1/segments)")
         offsets, fields = await find_contact(backend, read, contact_id)
@@ -186,9 +191,15 @@ def create_app(config: ApiConfig) -> FastAPI:
         return JSONBody({**answer, "position": format_position(offsets)})
 
     @v1.get("/gaps", response_model=models.Gaps)
-    async def gaps(read: Read, limit: Limit = 100, cursor: Cursor = None) -> Response:
+    async def gaps(
+        limit: Limit = 100,
+        cursor: Cursor = None,
+        min_position: MinPosition = None,
+        wait_ms: WaitMs = 0,
+    ) -> Response:
         """Contacts whose change sequence has a gap, with the seq ranges never received."""
         after = after_cursor(cursor)
+        read = await reading(min_position, wait_ms)
         store = await backend.store()
         offsets, found = await store.gaps(read.partitions, after, limit + 1)
         more = len(found) > limit
@@ -198,7 +209,7 @@ def create_app(config: ApiConfig) -> FastAPI:
             {
                 "gaps": listed,
                 "next": encode_cursor(found[-1][0]) if more else None,
-                "position": format_position({**read.offsets, **offsets}),
+                "position": format_position(offsets),
             }
         )
 

@@ -11,6 +11,7 @@ from stream.serving.store import Offsets, Store
 from stream.serving.tokens import format_position, parse_position, reached
 
 PARTITIONS_TTL_S = 5.0  # how long the API trusts the recorded partition count
+OFFSETS_TTL_S = 0.1  # how old the other partitions' offsets in a contact's position may be
 POLL_S = 0.01  # how often a request waiting for min_position looks again
 MAX_WAIT_MS = 5000
 
@@ -25,6 +26,7 @@ class Backend:
         self._store: Store | None = None
         self._connecting = asyncio.Lock()
         self._partitions: tuple[float, int] | None = None
+        self._offsets: tuple[float, Offsets] = (0.0, {})
 
     async def store(self) -> Store:
         """The store; raises one of UNAVAILABLE while Redis does not answer."""
@@ -64,18 +66,29 @@ class Backend:
             self._partitions = (now, count)
         return count
 
-    async def offsets(self, min_position: str | None, wait_ms: int) -> Offsets:
-        """The applied offsets, once they reach `min_position` (409 if `wait_ms` runs out)."""
+    async def recent_offsets(self, partitions: int) -> Offsets:
+        """Offsets read at most OFFSETS_TTL_S ago: a lower bound of what Redis has applied."""
+        now = time.monotonic()
+        if now - self._offsets[0] >= OFFSETS_TTL_S:
+            store = await self.store()
+            self._offsets = (now, await store.offsets(partitions))
+        return self._offsets[1]
+
+    async def wait_for(self, min_position: str | None, wait_ms: int) -> None:
+        """Return once Redis has applied `min_position` (409 if `wait_ms` runs out first)."""
         try:
             wanted = parse_position(min_position or "")
         except ValueError as error:
             raise ApiError(400, "bad_parameter", f"min_position: {error}") from None
+        if not wanted:
+            return
         store = await self.store()
         deadline = time.monotonic() + wait_ms / 1000
         while True:
             offsets = await store.offsets(await self.partitions())
+            self._offsets = (time.monotonic(), offsets)  # answers then show at least these
             if reached(offsets, wanted):
-                return offsets
+                return
             if time.monotonic() >= deadline:
                 raise ApiError(
                     409,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.asyncio import RedisCluster
+from redis.exceptions import NoScriptError
 
 from stream.serving import keys
 from stream.serving.connection import RedisClient, load_script
@@ -46,6 +45,7 @@ class Store:
         self._members = load_script(client, "members")
         self._partition = load_script(client, "partition")
         self._gaps = load_script(client, "gaps")
+        self._scripts = (self._apply, self._contact, self._members, self._partition, self._gaps)
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -92,19 +92,16 @@ class Store:
     async def offsets(self, partitions: int) -> Offsets:
         """The last applied offset of every partition that has one."""
         names = [keys.offset_key(self.namespace, p) for p in range(partitions)]
-        if not names:
-            return {}
-        if isinstance(self.client, RedisCluster):
-            values = await self.client.mget_nonatomic(names)
-        else:
-            values = await self.client.mget(names)
+        values = await self._pipeline([("GET", name) for name in names])
         return {p: int(v) for p, v in enumerate(values) if v is not None}
 
     async def contact(self, partition: int, contact_id: str) -> tuple[int | None, dict[str, bytes]]:
         """A contact's stored fields (empty if never seen) and its partition's offset."""
         ns = self.namespace
-        result = await self._contact(
-            keys=[keys.offset_key(ns, partition), keys.contact_key(ns, partition, contact_id)]
+        result = await self._run(
+            self._contact.sha,
+            keys.offset_key(ns, partition),
+            keys.contact_key(ns, partition, contact_id),
         )
         fields = result[1:]
         stored = {fields[i].decode(): fields[i + 1] for i in range(0, len(fields), 2)}
@@ -114,16 +111,10 @@ class Store:
         self, partitions: int, segment: str, after: str, limit: int
     ) -> tuple[Offsets, list[str]]:
         """The first `limit` members after `after` over all partitions, in contact-id order."""
-        calls = [
-            self._members(
-                keys=[keys.offset_key(self.namespace, p)],
-                args=[keys.prefix(self.namespace, p), segment, after, limit],
-            )
-            for p in range(partitions)
-        ]
+        results = await self._per_partition(self._members.sha, partitions, segment, after, limit)
         offsets: Offsets = {}
         merged: list[str] = []
-        for p, result in enumerate(await asyncio.gather(*calls)):
+        for p, result in enumerate(results):
             if (offset := _offset(result[0])) is not None:
                 offsets[p] = offset
             merged.extend(m.decode() for m in result[1:])
@@ -134,16 +125,10 @@ class Store:
         self, partitions: int, after: str, limit: int
     ) -> tuple[Offsets, list[tuple[str, int, str]]]:
         """Contacts with open gaps after `after`: (contact, seq, missing ranges "a-b,c-d")."""
-        calls = [
-            self._gaps(
-                keys=[keys.offset_key(self.namespace, p)],
-                args=[keys.prefix(self.namespace, p), after, limit],
-            )
-            for p in range(partitions)
-        ]
+        results = await self._per_partition(self._gaps.sha, partitions, after, limit)
         offsets: Offsets = {}
         merged: list[tuple[str, int, str]] = []
-        for p, result in enumerate(await asyncio.gather(*calls)):
+        for p, result in enumerate(results):
             if (offset := _offset(result[0])) is not None:
                 offsets[p] = offset
             rest = result[1:]
@@ -154,13 +139,49 @@ class Store:
 
     async def stats(self, partitions: int) -> list[PartitionStats]:
         """Every partition's offset, sizes, counters and open gaps."""
-        calls = [
-            self._partition(
-                keys=[keys.offset_key(self.namespace, p)], args=[keys.prefix(self.namespace, p)]
-            )
-            for p in range(partitions)
-        ]
-        return [_partition_stats(result) for result in await asyncio.gather(*calls)]
+        results = await self._per_partition(self._partition.sha, partitions)
+        return [_partition_stats(result) for result in results]
+
+    async def _per_partition(self, sha: str, partitions: int, *args: Any) -> list[Any]:
+        """One read script per partition (its offset key, its prefix, `args`), in one trip."""
+        ns = self.namespace
+        return await self._pipeline(
+            [
+                ("EVALSHA", sha, 1, keys.offset_key(ns, p), keys.prefix(ns, p), *args)
+                for p in range(partitions)
+            ]
+        )
+
+    async def _run(self, sha: str, *keys_: str) -> Any:
+        """One read script with its keys, loading the scripts if Redis has forgotten them."""
+        try:
+            return await self.client.evalsha(sha, len(keys_), *keys_)
+        except NoScriptError:
+            await self._load_scripts()
+            return await self.client.evalsha(sha, len(keys_), *keys_)
+
+    async def _load_scripts(self) -> None:
+        for script in self._scripts:
+            await self.client.script_load(script.script)
+
+    async def _pipeline(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """Run `commands` in one round trip (per node, on a cluster), loading scripts if needed.
+
+        A Redis that restarted has forgotten the scripts: load them and try once more.
+        """
+        if not commands:
+            return []
+        for attempt in (1, 2):
+            pipe = self.client.pipeline(transaction=False)
+            for command in commands:
+                pipe.execute_command(*command)
+            try:
+                return list(await pipe.execute())
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                await self._load_scripts()
+        raise AssertionError("unreachable")
 
 
 def _offset(value: Any) -> int | None:
