@@ -87,6 +87,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         lifespan=lifespan,
         redirect_slashes=False,  # a stray slash is a 404 JSON error, not a redirect
     )
+    app.state.backend = backend  # closed by the lifespan; tests without one close it themselves
     install(app, backend.state)
     app.add_middleware(RequireToken, token=config.token)
     app.add_middleware(MeasureRequests, metrics=metrics)  # outermost: counts the 401s too

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -69,8 +70,11 @@ async def served(redis_url: str, namespace: str) -> AsyncIterator[httpx.AsyncCli
     contacts = [f"c-{n}" for n in range(5)] + ["with/slash", "ünï"]
     await _apply(redis_url, namespace, [_change(c, 1) for c in contacts], 0)
     app = create_app(ApiConfig(redis_url, namespace, load_file(EXAMPLE_RULES), TOKEN))
-    async with _client(app, Authorization=f"Bearer {TOKEN}") as client:
-        yield client
+    try:
+        async with _client(app, Authorization=f"Bearer {TOKEN}") as client:
+            yield client
+    finally:
+        await app.state.backend.aclose()  # ASGITransport runs no lifespan
 
 
 def _error(answer: httpx.Response, status: int, error: str) -> dict[str, Any]:
@@ -117,7 +121,7 @@ async def test_contact_ids_with_any_characters(served: httpx.AsyncClient) -> Non
 
 async def test_missing_and_wrong_tokens_are_401(redis_url: str, namespace: str) -> None:
     app = create_app(ApiConfig(redis_url, namespace, load_file(EXAMPLE_RULES), TOKEN))
-    async with _client(app) as client:
+    async with _client(app) as client, _closing(app):
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"},
                         {"Authorization": f"Bearer {TOKEN}x"}):  # fmt: skip
             answer = await client.get("/v1/segments", headers=headers)
@@ -140,32 +144,41 @@ async def test_min_position_not_reached_is_409_and_reached_within_wait_ms(
     not_yet = await served.get("/v1/contacts/c-1", params={"min_position": wanted, "wait_ms": 50})
     assert wanted in _error(not_yet, 409, "position_not_reached")["detail"]
 
-    plain = Redis.from_url(redis_url)
-    polls_before = await _offset_reads(plain)
-    params = {"min_position": wanted, "wait_ms": 5000}
-    waiting = asyncio.create_task(served.get("/v1/contacts/late", params=params))
+    async with Redis.from_url(redis_url) as plain:
+        polls_before = await _offset_reads(plain)
+        params = {"min_position": wanted, "wait_ms": 5000}
+        waiting = asyncio.create_task(served.get("/v1/contacts/late", params=params))
 
-    async def polling() -> bool:
-        return await _offset_reads(plain) >= polls_before + 3
+        async def polling() -> bool:
+            return await _offset_reads(plain) >= polls_before + 3
 
-    # The request is waiting once the API has read the offsets again a few times.
-    await wait_for_async(polling, 5, what="the API to poll for min_position")
-    assert not waiting.done()
-    await _apply(redis_url, namespace, [_change("late", 1)], current[home] + 1)
-    answer = await asyncio.wait_for(waiting, 10)
-    await plain.aclose()
+        # The request is waiting once the API has read the offsets again a few times.
+        await wait_for_async(polling, 5, what="the API to poll for min_position")
+        assert not waiting.done()
+        await _apply(redis_url, namespace, [_change("late", 1)], current[home] + 1)
+        answer = await asyncio.wait_for(waiting, 10)
     assert answer.status_code == 200, answer.text
     assert answer.json()["contact_id"] == "late"
 
 
 async def _offset_reads(client: Redis) -> int:
+    """Offsets are read with GET, one per partition, while a request waits for a position."""
     stats = await client.info("commandstats")
-    return int(stats.get("cmdstat_mget", {}).get("calls", 0))
+    return int(stats.get("cmdstat_get", {}).get("calls", 0))
+
+
+@contextlib.asynccontextmanager
+async def _closing(app: Any) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        await app.state.backend.aclose()  # ASGITransport runs no lifespan
 
 
 async def test_redis_unreachable_is_503_and_health_stays_up() -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
-    async with _client(create_app(ApiConfig(url, "nowhere"))) as client:
+    app = create_app(ApiConfig(url, "nowhere"))
+    async with _client(app) as client, _closing(app):
         for path in ("/v1/segments", "/v1/contacts/c-1", "/v1/gaps", "/readyz"):
             _error(await client.get(path), 503, "redis_unavailable")
         assert (await client.get("/healthz")).status_code == 200
