@@ -116,7 +116,8 @@ _WRK_SCRIPT = """
 local paths = {%s}
 local n = #paths
 local counter = 0
-function delay() return %f end
+math.randomseed(os.time())
+function delay() return math.random() * 2 * %f end
 request = function()
   counter = counter + 1
   return wrk.format("GET", paths[(counter * 7919) %% n + 1])
@@ -134,14 +135,14 @@ def _wrk(
 ) -> dict[str, float]:
     """About `rate` requests/s, latencies in milliseconds.
 
-    wrk paces each connection with a fixed delay after every answer (stock wrk cannot send
-    on a schedule), so the rate falls short by the latency's share; many connections with a
-    long delay keep that share small.
+    Stock wrk cannot send on a schedule; each connection waits a random delay (uniform, mean
+    connections/rate less a millisecond for the answer) after every answer, which keeps the
+    connections from moving in lockstep bursts. The rate reached is reported.
     """
-    connections = 100
+    connections = 20
     script = work / "paths.lua"
     quoted = ",".join(orjson.dumps(p).decode() for p in paths)
-    script.write_text(_WRK_SCRIPT % (quoted, connections * 1000 / rate))
+    script.write_text(_WRK_SCRIPT % (quoted, max(connections * 1000 / rate - 1, 0.1)))
     args = [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), base]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith("WRK "))
@@ -169,6 +170,8 @@ def command(memberships: int, partitions: int, rate: int, seconds: int, seed: in
         raise click.ClickException("redis-server not found: apt-get install -y redis-server")
     settings = Settings.from_env()
     bootstrap = settings.bootstrap_servers()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    click.echo(f"load average {load} on {os.cpu_count()} CPUs (the figures depend on it)")
     run = f"{int(time.time())}-{os.getpid()}"
     with tempfile.TemporaryDirectory(prefix="segstream-bench-serving-") as tmp:
         work = Path(tmp)
@@ -250,14 +253,23 @@ def _measure_all(
         ]
         _wrk(wrk, base, lookups, rate, 3, work)  # warm up connections and caches
         for label, paths in (("contact look-ups", lookups), ("member pages (limit 100)", pages)):
+            cpu = _cpu_seconds(api.pid)
             got = _wrk(wrk, base, paths, rate, seconds, work)
+            per_request = (_cpu_seconds(api.pid) - cpu) / max(got["rate"] * seconds, 1) * 1e6
             target = " (target p99 < 10 ms)" if label.startswith("contact") else ""
             click.echo(f"API {label} at {got['rate']:,.0f} req/s (asked {rate:,}) for {seconds} s: "
                        f"p50 {got['p50']:.2f} ms, p99 {got['p99']:.2f} ms, p99.9 "
-                       f"{got['p999']:.2f} ms, {got['errors']:.0f} errors{target}")  # fmt: skip
+                       f"{got['p999']:.2f} ms, {got['errors']:.0f} errors{target}; API CPU "
+                       f"{per_request:.0f} us per request")  # fmt: skip
     finally:
         api.terminate()
         api.wait(30)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _http_up(port: int) -> bool:
