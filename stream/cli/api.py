@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-import uvicorn
 
 from stream.cli.materialize import LOG_FORMAT, app_id_option, redis_option
 from stream.cli.options import setting_option
 from stream.core.loader import load_file
 from stream.errors import DefinitionError
-from stream.serving.api import ApiConfig, create_app
 from stream.serving.connection import redact
 from stream.settings import Settings
 
@@ -100,6 +98,11 @@ def command(
         settings.rules_file or "every segment in Redis", redact(settings.redis_url),
         settings.app_id, where,
     )  # fmt: skip
+    # FastAPI and uvicorn are slow to import; only this command needs them.
+    import uvicorn
+
+    from stream.serving.api import ApiConfig, create_app
+
     app = create_app(ApiConfig(settings.redis_url, settings.app_id, ruleset, token))
     uvicorn.run(
         app,
