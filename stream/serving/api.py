@@ -58,7 +58,7 @@ class ApiConfig:
 ContactId = Annotated[str, Path(min_length=1, max_length=256, description="The contact's id.")]
 SegmentId = Annotated[str, Path(min_length=1, max_length=64, description="A segment id.")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
-Cursor = Annotated[str | None, Query(max_length=400, description="`next` of the last page.")]
+Cursor = Annotated[str | None, Query(max_length=1400, description="`next` of the last page.")]
 MinPosition = Annotated[str | None, Query(max_length=20_000, description=models.POSITION_DOC)]
 WaitMs = Annotated[
     int, Query(ge=0, le=MAX_WAIT_MS, description="How long to wait for min_position.")

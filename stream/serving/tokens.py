@@ -7,7 +7,7 @@ import binascii
 import re
 
 _POSITION_PART = re.compile(r"^(\d{1,9}):(\d{1,19})$")
-_CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,344}$")
+_CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,1368}$")  # 256 characters, up to 1024 bytes
 
 
 def format_position(offsets: dict[int, int]) -> str:

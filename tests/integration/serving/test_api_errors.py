@@ -89,7 +89,7 @@ def _error(answer: httpx.Response, status: int, error: str) -> dict[str, Any]:
     ("query", "where"),
     [
         ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=x", "limit"), ("limit=", "limit"),
-        ("cursor=%%%", "cursor"), ("cursor=Zm9v!", "cursor"), ("cursor=" + "A" * 500, "cursor"),
+        ("cursor=%%%", "cursor"), ("cursor=Zm9v!", "cursor"), ("cursor=" + "A" * 1500, "cursor"),
         ("wait_ms=5001", "wait_ms"), ("wait_ms=-1", "wait_ms"), ("min_position=1", "min_position"),
         ("min_position=a:b", "min_position"), ("min_position=0:1,", "min_position"),
     ],
