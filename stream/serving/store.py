@@ -110,16 +110,36 @@ class Store:
     async def members(
         self, partitions: int, segment: str, after: str, limit: int
     ) -> tuple[Offsets, list[str]]:
-        """The first `limit` members after `after` over all partitions, in contact-id order."""
-        results = await self._per_partition(self._members.sha, partitions, segment, after, limit)
+        """The first `limit` members after `after` over all partitions, in contact-id order.
+
+        Each partition is first asked for a share of the page (twice its even share); only a
+        partition whose share ran out before the page's last member is asked again for the
+        whole page, so a page reads about twice its size instead of `partitions` times.
+        """
+        share = min(limit, 2 * limit // max(partitions, 1) + 1)
+        sha = self._members.sha
+        found: dict[int, list[bytes]] = {}
         offsets: Offsets = {}
-        merged: list[str] = []
-        for p, result in enumerate(results):
-            if (offset := _offset(result[0])) is not None:
-                offsets[p] = offset
-            merged.extend(m.decode() for m in result[1:])
-        merged.sort()  # code point order is UTF-8 byte order, the order Redis keeps
-        return offsets, merged[:limit]
+        asked = {p: share for p in range(partitions)}
+        while asked:
+            wanted = list(asked)
+            results = await self._per_partition(sha, wanted, segment, after, share)
+            for p, result in zip(wanted, results, strict=True):
+                if (offset := _offset(result[0])) is not None:
+                    offsets[p] = offset
+                found[p] = result[1:]
+            # Redis orders members by their bytes; so do bytes in Python.
+            page = sorted(m for members in found.values() for m in members)[:limit]
+            edge = page[-1] if len(page) == limit else None
+            asked = {
+                p: limit
+                for p, members in found.items()
+                if asked.get(p) == share < limit
+                and len(members) == share
+                and (edge is None or members[-1] < edge)
+            }
+            share = limit
+        return offsets, [m.decode() for m in page]
 
     async def gaps(
         self, partitions: int, after: str, limit: int
@@ -142,14 +162,12 @@ class Store:
         results = await self._per_partition(self._partition.sha, partitions)
         return [_partition_stats(result) for result in results]
 
-    async def _per_partition(self, sha: str, partitions: int, *args: Any) -> list[Any]:
+    async def _per_partition(self, sha: str, partitions: int | list[int], *args: Any) -> list[Any]:
         """One read script per partition (its offset key, its prefix, `args`), in one trip."""
         ns = self.namespace
+        wanted = range(partitions) if isinstance(partitions, int) else partitions
         return await self._pipeline(
-            [
-                ("EVALSHA", sha, 1, keys.offset_key(ns, p), keys.prefix(ns, p), *args)
-                for p in range(partitions)
-            ]
+            [("EVALSHA", sha, 1, keys.offset_key(ns, p), keys.prefix(ns, p), *args) for p in wanted]
         )
 
     async def _run(self, sha: str, *keys_: str) -> Any:
