@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,9 @@ def show_served(bootstrap: str, topic: str, redis_url: str, run: str, changes: l
             common = ["--redis", url, "--app-id", namespace]
             mat = _start(["materialize", "--broker", f"kafka://{bootstrap}",
                           "--changes-topic", topic, *common], Path(tmp) / "mat.log")  # fmt: skip
-            api = _start(["api", *common, "--port", str(port)], Path(tmp) / "api.log", token="")
+            rules = str(files("stream").joinpath("examples/segments.yaml"))
+            api = _start(["api", *common, "--rules", rules, "--port", str(port)],
+                         Path(tmp) / "api.log", token="")  # fmt: skip
             try:
                 base = f"http://127.0.0.1:{port}"
                 click.echo(f"Materialising the changes into {url} (namespace {namespace}) and "
