@@ -179,6 +179,24 @@ class Settings:
         OPTIONAL_PATH,
         default=None,
     )
+    api_token: str = setting(
+        "SEGSTREAM_API_TOKEN",
+        "Bearer token the serving API requires on /v1/ (empty: none, loopback only).",
+        TEXT,
+        default="",
+    )
+    api_host: str = setting(
+        "SEGSTREAM_API_HOST",
+        "Address the serving API listens on.",
+        TEXT,
+        default="127.0.0.1",
+    )
+    api_port: int = setting(
+        "SEGSTREAM_API_PORT",
+        "Port the serving API listens on.",
+        at_least(1),
+        default=8080,
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 import orjson
 
+from stream.cli.demo_serving import show_served
 from stream.cli.produce import produce_lines
 from stream.cli.tail import describe, follow
 from stream.core.changes import Change, LifecycleChange
@@ -179,6 +180,7 @@ def command(
         click.echo(f"{len(changes)} changes. Membership at the end of the stream:")
         for line in summary(changes):
             click.echo("  " + line)
+        show_served(bootstrap, names.changes, settings.redis_url, run, changes)
         if broker is None or keep_broker:
             click.echo("")
             click.echo(f"See them again: segstream tail --broker kafka://{bootstrap} "

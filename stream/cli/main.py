@@ -6,11 +6,14 @@ import click
 
 from stream import __version__
 from stream.cli import (
+    api,
     bench,
+    bench_serving,  # noqa: F401  (registers `bench serving` on the bench group)
     bench_worker,  # noqa: F401  (registers `bench worker` on the bench group)
     demo,
     dev_broker,
     generate,
+    materialize,
     produce,
     replay,
     tail,
@@ -40,3 +43,5 @@ main.add_command(replay.command)
 main.add_command(generate.command)
 main.add_command(bench.command)
 main.add_command(demo.command)
+main.add_command(materialize.command)
+main.add_command(api.command)

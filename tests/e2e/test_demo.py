@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,3 +30,10 @@ def test_demo_prints_changes_and_a_summary(kafka_bootstrap: str) -> None:
     assert "Membership at the end of the stream:" in out
     assert "segment               members  entered  exited" in out
     assert "lifecycle: " in out
+    # It ends with memberships answered by the API, materialised from the demo's changes.
+    assert "Materialising the changes into" in out
+    answers = [ln for ln in out.splitlines() if ln.startswith("  {")]
+    assert len(answers) == 3, out
+    contact, segment, page = (json.loads(ln) for ln in answers)
+    assert contact["segments"] and contact["seq"] >= 1
+    assert segment["size"] >= len(page["members"]) > 0

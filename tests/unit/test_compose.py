@@ -41,8 +41,8 @@ def _listeners(value: str) -> dict[str, tuple[str, int]]:
     return {name: (host, int(port)) for name, host, port in found}
 
 
-def test_the_three_services_exist(services: dict[str, Any]) -> None:
-    assert set(services) == {"kafka", "redis", "worker"}
+def test_the_five_services_exist(services: dict[str, Any]) -> None:
+    assert set(services) == {"kafka", "redis", "worker", "materializer", "api"}
 
 
 def test_kafka_is_the_official_image_at_the_dev_broker_version(services: dict[str, Any]) -> None:
@@ -128,3 +128,33 @@ def test_dockerfile_installs_the_package_and_runs_segstream() -> None:
     # Everything the symlinks inside stream/ point at must be copied into the image.
     for target in ("schemas", "deploy/kafka/pom.xml", "stream", "pyproject.toml"):
         assert re.search(rf"^COPY .*\b{re.escape(target)}\b", text, re.MULTILINE), target
+
+
+@pytest.mark.parametrize("name", ["materializer", "api"])
+def test_serving_services_are_built_here_and_reach_redis(
+    services: dict[str, Any], name: str
+) -> None:
+    service = services[name]
+    assert (ROOT / service["build"]["context"] / service["build"]["dockerfile"]).is_file()
+    assert service["command"][0] == {"materializer": "materialize", "api": "api"}[name]
+    env = _env(service)
+    assert {k for k in env if k.startswith("SEGSTREAM_")} <= set(env_names())
+    settings = Settings.from_env({k: v for k, v in env.items() if not v.startswith("${")})
+    assert urlsplit(settings.redis_url).hostname == "redis"
+    assert service["depends_on"]["redis"] == {"condition": "service_healthy"}
+
+
+def test_materializer_health_check_reads_its_status_file(services: dict[str, Any]) -> None:
+    service = services["materializer"]
+    command = service["command"]
+    status_file = command[command.index("--status-file") + 1]
+    assert status_file in " ".join(service["healthcheck"]["test"])
+    assert bootstrap_servers(Settings.from_env(_env(service)).broker).startswith("kafka:")
+
+
+def test_api_is_published_on_the_hosts_loopback_at_the_default_port(
+    services: dict[str, Any],
+) -> None:
+    port = Settings.from_env({}).api_port
+    assert services["api"]["ports"] == [f"127.0.0.1:{port}:{port}"]
+    assert "/readyz" in " ".join(services["api"]["healthcheck"]["test"])

@@ -1,0 +1,92 @@
+"""`segstream materialize`: keep the segment memberships in Redis from the change topic."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from stream.cli.options import setting_option, settings_from
+from stream.serving.materializer import Materializer, MaterializerConfig
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+LOG_FORMAT = "%(asctime)s [%(levelname)s] %(name)s: %(message)s"
+
+
+def redis_option() -> Callable[[F], F]:
+    return setting_option("redis_url", "--redis")
+
+
+def app_id_option() -> Callable[[F], F]:
+    return setting_option("app_id")
+
+
+@click.command("materialize")
+@redis_option()
+@setting_option("broker")
+@setting_option("changes_topic")
+@app_id_option()
+@click.option(
+    "--batch-size",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Most changes per atomic Redis step (Redis answers nothing else meanwhile).",
+)
+@click.option(
+    "--status-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Rewrite this JSON file every second while running (offsets, Redis up): for health "
+    "checks.",
+)
+@click.option(
+    "--loglevel",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+def command(
+    redis_url: str | None,
+    broker: str | None,
+    changes_topic: str | None,
+    app_id: str | None,
+    batch_size: int,
+    status_file: Path | None,
+    loglevel: str,
+) -> None:
+    """Apply segment-changes to Redis: each contact's segments, stage and seq, each segment's
+    members and size, and the offsets, all in one atomic step per partition batch.
+
+    Idempotent by seq; resumes from the offsets in Redis; retries while Redis is down.
+    """
+    settings = settings_from(
+        redis_url=redis_url, broker=broker, changes_topic=changes_topic, app_id=app_id
+    )
+    logging.basicConfig(level=loglevel.upper(), format=LOG_FORMAT)
+    config = MaterializerConfig(
+        bootstrap=settings.bootstrap_servers(),
+        topic=settings.changes_topic,
+        redis_url=settings.redis_url,
+        namespace=settings.app_id,
+        batch_size=batch_size,
+        status_file=status_file,
+    )
+    asyncio.run(_run(config))
+
+
+async def _run(config: MaterializerConfig) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await Materializer(config).run(stop)
+
+
+if __name__ == "__main__":
+    command()

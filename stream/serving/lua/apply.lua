@@ -1,0 +1,181 @@
+-- Apply one batch of change messages of one partition, and its offset, atomically.
+-- KEYS[1]: the partition's offset key; every other key shares its hash tag (one cluster slot).
+-- ARGV: prefix (e.g. "{segstream:p7}:"), last offset of the batch, invalid messages skipped,
+-- the offset the caller believes is stored (-1: none), then 5 values per change: contact, seq,
+-- op ("+" entered, "-" exited, "L" stage), segment or stage ("" = no stage), value
+-- (2 * since_us + holdout, entered only).
+-- Returns {applied, redelivered, gap details...}; a gap detail is "contact seq stored".
+-- Returns {-1} and changes nothing when the stored offset is behind the caller's belief (Redis
+-- lost writes: the caller must resume from what is stored), {-2} when the batch is already in.
+local pre = ARGV[1]
+local last = tonumber(ARGV[2])
+local stored_offset = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if stored_offset < tonumber(ARGV[4]) then
+  return {-1}
+end
+if stored_offset >= last then
+  return {-2}
+end
+local LEAF = 120 -- members per bucket; below zset-max-listpack-entries (128) so buckets stay compact
+local HALF = 60
+
+local function bucket(seg, bound)
+  return pre .. 'm:' .. seg .. ':' .. bound
+end
+
+-- The bucket holding `contact`: the one with the greatest lower bound <= contact.
+local function bound_of(index, contact)
+  local found = redis.call('ZRANGE', index, '[' .. contact, '-', 'BYLEX', 'REV', 'LIMIT', 0, 1)
+  return found[1]
+end
+
+local function add_member(seg, contact)
+  local index = pre .. 'i:' .. seg
+  local bound = bound_of(index, contact)
+  if not bound then
+    bound = ''
+    redis.call('ZADD', index, 0, bound)
+  end
+  local key = bucket(seg, bound)
+  redis.call('ZADD', key, 0, contact)
+  if redis.call('ZCARD', key) > LEAF then
+    local upper = redis.call('ZRANGE', key, HALF, -1)
+    local moved = {}
+    for _, member in ipairs(upper) do
+      moved[#moved + 1] = 0
+      moved[#moved + 1] = member
+    end
+    redis.call('ZADD', bucket(seg, upper[1]), unpack(moved))
+    redis.call('ZREMRANGEBYRANK', key, HALF, -1)
+    redis.call('ZADD', index, 0, upper[1])
+  end
+end
+
+local function remove_member(seg, contact)
+  local index = pre .. 'i:' .. seg
+  local bound = bound_of(index, contact)
+  if not bound then
+    return
+  end
+  local key = bucket(seg, bound)
+  redis.call('ZREM', key, contact)
+  local left = redis.call('ZCARD', key)
+  if left == 0 and bound ~= '' then
+    redis.call('ZREM', index, bound)
+    return
+  end
+  if left >= HALF / 2 then
+    return
+  end
+  -- An underfull bucket takes in its successor when both fit in half a bucket, so that
+  -- churn cannot leave many near-empty buckets behind.
+  local after = redis.call('ZRANGE', index, '(' .. bound, '+', 'BYLEX', 'LIMIT', 0, 1)[1]
+  if not after then
+    return
+  end
+  local next_key = bucket(seg, after)
+  if left + redis.call('ZCARD', next_key) > HALF then
+    return
+  end
+  local members = redis.call('ZRANGE', next_key, 0, -1)
+  local moved = {}
+  for _, member in ipairs(members) do
+    moved[#moved + 1] = 0
+    moved[#moved + 1] = member
+  end
+  if #moved > 0 then
+    redis.call('ZADD', key, unpack(moved))
+  end
+  redis.call('DEL', next_key)
+  redis.call('ZREM', index, after)
+end
+
+local function held(value)
+  return string.byte(value, -1) % 2 == 1 -- odd: 2 * since + 1
+end
+
+-- A late copy of a missing seq: take it out of the contact's open gap ranges ("a-b,c-d").
+local function fill_gap(ckey, contact, seq)
+  local ranges = redis.call('HGET', ckey, 'GAPS')
+  if not ranges then
+    return 0
+  end
+  local kept, filled = {}, 0
+  for a, b in string.gmatch(ranges, '(%d+)-(%d+)') do
+    a, b = tonumber(a), tonumber(b)
+    if seq >= a and seq <= b then
+      filled = 1
+      if a < seq then kept[#kept + 1] = a .. '-' .. (seq - 1) end
+      if seq < b then kept[#kept + 1] = (seq + 1) .. '-' .. b end
+    else
+      kept[#kept + 1] = a .. '-' .. b
+    end
+  end
+  if #kept == 0 then
+    redis.call('HDEL', ckey, 'GAPS')
+    redis.call('ZREM', pre .. 'g', contact)
+  else
+    redis.call('HSET', ckey, 'GAPS', table.concat(kept, ','))
+  end
+  return filled
+end
+
+local sizes = pre .. 'n'
+local applied, redelivered, filled = 0, 0, 0
+local result = {0, 0}
+for i = 5, #ARGV, 5 do
+  local contact, seq, op, name, value = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local ckey = pre .. 'c:' .. contact
+  local stored = tonumber(redis.call('HGET', ckey, 'SEQ') or '0')
+  if seq <= stored then
+    redelivered = redelivered + 1
+    filled = filled + fill_gap(ckey, contact, seq)
+  else
+    if seq > stored + 1 then
+      local gap = (stored + 1) .. '-' .. (seq - 1)
+      local ranges = redis.call('HGET', ckey, 'GAPS')
+      redis.call('HSET', ckey, 'GAPS', ranges and (ranges .. ',' .. gap) or gap)
+      redis.call('ZADD', pre .. 'g', 0, contact)
+      result[#result + 1] = contact .. ' ' .. seq .. ' ' .. stored
+    end
+    if op == 'L' then
+      if name == '' then
+        redis.call('HDEL', ckey, 'STAGE')
+      else
+        redis.call('HSET', ckey, 'STAGE', name)
+      end
+    else
+      local old = redis.call('HGET', ckey, name)
+      if op == '+' then
+        redis.call('HSET', ckey, name, value)
+        if not old then
+          add_member(name, contact)
+          redis.call('HINCRBY', sizes, name, 1)
+        end
+        local delta = (held(value) and 1 or 0) - ((old and held(old)) and 1 or 0)
+        if delta ~= 0 then
+          redis.call('HINCRBY', sizes, name .. ':h', delta)
+        end
+      elseif old then
+        redis.call('HDEL', ckey, name)
+        remove_member(name, contact)
+        redis.call('HINCRBY', sizes, name, -1)
+        if held(old) then
+          redis.call('HINCRBY', sizes, name .. ':h', -1)
+        end
+      end
+    end
+    redis.call('HSET', ckey, 'SEQ', seq)
+    applied = applied + 1
+  end
+end
+local stats = pre .. 'x'
+local gaps = #result - 2
+redis.call('HINCRBY', stats, 'applied', applied)
+if redelivered > 0 then redis.call('HINCRBY', stats, 'redelivered', redelivered) end
+if filled > 0 then redis.call('HINCRBY', stats, 'filled', filled) end
+if gaps > 0 then redis.call('HINCRBY', stats, 'gaps', gaps) end
+if tonumber(ARGV[3]) > 0 then redis.call('HINCRBY', stats, 'invalid', ARGV[3]) end
+redis.call('SET', KEYS[1], ARGV[2])
+result[1], result[2] = applied, redelivered
+return result
