@@ -16,16 +16,24 @@ from dataclasses import dataclass, field
 import orjson
 
 from stream.app import keys
+from stream.app.contacts import Contacts, Outcome
 from stream.app.ports import PartitionStore
 from stream.core.changes import Change
 from stream.core.evaluation.engine import Engine
 from stream.core.evaluation.state import ContactState
+from stream.core.evaluation.state_limit import StateLimit
 from stream.core.evaluation.timers import Timers
-from stream.core.events import check_key, parse_event
+from stream.core.events import Event, check_key, parse_event
+from stream.core.limits import DEFAULT_LIMITS, Limits
 from stream.core.replay import Counts
 from stream.errors import InvalidInput
 
 log = logging.getLogger(__name__)
+
+PROCESSING_ERROR = "processing_error"  # the reason of an event whose handling raised
+MAX_STATE_BYTES = 1_000_000  # under the changelog's 1 MiB record, with room for the header
+# The kinds of unexpected error already logged with a traceback: (type, file, line).
+_reported: set[tuple[str, str, int]] = set()
 
 
 @dataclass(slots=True)
@@ -36,7 +44,7 @@ class Record:
     partition: int
     offset: int
     key: bytes | None
-    value: bytes
+    value: bytes | None  # None: a tombstone
 
 
 @dataclass(slots=True)
@@ -53,9 +61,13 @@ class Policy:
     """How the worker treats time and doubtful input."""
 
     clock: str = "wall"  # "wall" or "event"
+    # Against the wall clock in both clock modes; None: no bound on future timestamps.
     future_tolerance_us: int | None = None
     max_message_bytes: int | None = None
     rekey_mismatched: bool = False  # False: a wrong key is dead-lettered
+    limits: Limits = DEFAULT_LIMITS
+    max_state_bytes: int = MAX_STATE_BYTES
+    stop_on_processing_error: bool = False  # True: an unexpected error stops the worker
 
 
 @dataclass(slots=True)
@@ -107,18 +119,16 @@ class Partition:
         self.engine = engine
         self.store = store
         self.policy = policy
-        self.cache_size = cache_size
         self.watermark: int | None = None
         self.counts = Counts()
         # Next offset to read per input topic, written with the states it led to: a record
         # redelivered after a crash that already reached the table is skipped, not recounted.
         self.offsets: dict[str, int] = {}
+        self._durable: dict[str, int] = {}  # `offsets` as the last meta record written has them
         self._index = IndexWrites(partition)
         self._timers = Timers(self._index)
-        self._cache: dict[str, ContactState] = {}
-        # Per cached contact: the next input offset per topic its stored state already covers.
-        self._applied: dict[str, dict[str, int]] = {}
-        self._dirty: set[str] = set()
+        self._limit = StateLimit(engine, policy.max_state_bytes)
+        self._contacts = Contacts(partition, engine, store, self._limit, cache_size)
         self._meta_dirty = False
         self._load()
 
@@ -131,8 +141,18 @@ class Partition:
             self.watermark = meta["watermark"]
             self.counts = Counts(**meta["counts"])
             self.offsets = meta["offsets"]
+            self._durable = dict(self.offsets)
         index = self.store.scan(self.partition, keys.deadline_prefix(self.partition))
         self._timers.recover(keys.parse_deadline_key(key) for key in index)  # by deadline
+
+    @property
+    def cache_size(self) -> int:
+        """How many contact states stay cached between batches (about)."""
+        return self._contacts.cache_size
+
+    @cache_size.setter
+    def cache_size(self, size: int) -> None:
+        self._contacts.cache_size = size
 
     @property
     def pending_deadlines(self) -> int:
@@ -144,7 +164,11 @@ class Partition:
     # --- one event ------------------------------------------------------------------------
 
     def handle(self, record: Record, wall_us: Callable[[], int], effects: Effects) -> None:
-        """Apply one input message, or dead-letter or re-key it."""
+        """Apply one input message, or dead-letter or re-key it.
+
+        Nothing raises here but a bug in the safety net itself or, with
+        `stop_on_processing_error`, the unexpected error of one event.
+        """
         expected = self.offsets.get(record.topic)
         if expected is not None and record.offset != expected:
             if record.offset < expected:
@@ -156,52 +180,126 @@ class Partition:
             )  # fmt: skip
         self.offsets[record.topic] = record.offset + 1
         self._meta_dirty = True
-        policy = self.policy
-        wall = policy.clock == "wall"
         try:
-            event = parse_event(
-                record.value,
-                max_bytes=policy.max_message_bytes,
-                max_future_us=policy.future_tolerance_us if wall else None,
-                now_us=wall_us() if wall else None,
-            )
+            event = self._parse(record, wall_us)
         except InvalidInput as error:
             self._dead_letter(record, error.reason, error.detail, effects)
             return
-        contact = event.contact_id
+        except Exception as error:
+            self._failed(record, None, error, effects)
+            return
+        if not self._keyed(record, event, effects):
+            return
+        try:
+            self._apply(record, event, wall_us, effects)
+        except InvalidInput as error:  # the state limit: nothing changed
+            self._contacts.ended(event.contact_id, record.topic, record.offset, "dead_lettered")
+            self._dead_letter(record, error.reason, error.detail, effects)
+        except Exception as error:
+            self._failed(record, event.contact_id, error, effects)
+
+    def _parse(self, record: Record, wall_us: Callable[[], int]) -> Event:
+        policy = self.policy
+        tolerance = policy.future_tolerance_us
+        # The one clock rule for bad timestamps, in both clock modes: the wall clock is read
+        # for this check, and with `--clock event` for nothing else.
+        return parse_event(
+            record.value,
+            max_bytes=policy.max_message_bytes,
+            max_future_us=tolerance,
+            now_us=None if tolerance is None else wall_us(),
+            limits=policy.limits,
+        )
+
+    def _keyed(self, record: Record, event: Event, effects: Effects) -> bool:
+        """Whether the record is keyed by its contact id; if not, re-key or dead-letter it."""
         try:
             check_key(record.key, event)
         except InvalidInput as error:
-            if not record.key or policy.rekey_mismatched:
+            if not record.key or self.policy.rekey_mismatched:
                 # Its contact's state lives on another partition: send it there.
-                effects.rekeyed.append((contact.encode(), record.value))
+                effects.rekeyed.append((event.contact_id.encode(), record.value or b""))
                 self.counts.rekeyed += 1
             else:
                 self._dead_letter(record, error.reason, error.detail, effects)
-            return
-        state = self._state(contact)
-        applied = self._applied.setdefault(contact, {})
-        if record.offset < applied.get(record.topic, 0):
+            return False
+        return True
+
+    def _apply(
+        self, record: Record, event: Event, wall_us: Callable[[], int], effects: Effects
+    ) -> None:
+        contacts, engine, counts = self._contacts, self.engine, self.counts
+        contact = event.contact_id
+        state = contacts.get(contact)
+        first = contacts.first_outcome(contact, record.topic, record.offset)
+        if first is not None:
             # In this contact's stored state already (a crash kept the state but not the
             # partition's meta record). Duplicate detection alone would not do: its horizon
             # is 24 h of event time and a backfill batch can span days.
-            self.counts.applied += 1
-            self.watermark = max(self.watermark or event.ts, event.ts)
+            self._recount(first, event.ts)
             return
         before = event.ts if self.watermark is None else self.watermark
-        if wall:
+        if self.policy.clock == "wall":
             before = max(before, wall_us())
-        at = self.engine.accept(state, event, before)
+        at = engine.accept(state, event, before)
         if at is None:
-            self.counts.duplicate += 1
+            counts.duplicate += 1
+            contacts.ended(contact, record.topic, record.offset, "duplicate")
             return
-        self.watermark = event.ts if self.watermark is None else max(self.watermark, event.ts)
-        state, changes = self.engine.on_item(state, event, at)
-        self.counts.applied += 1
-        applied[record.topic] = record.offset + 1
-        effects.changes.extend(changes)
-        self._cache[contact] = state
+        self._limit.admit(state, event, at)
+        state, changes = engine.on_item(state, event, at)
+        contacts.applied(state, record.topic, record.offset, event, at)
         self._rearm(state)
+        self.watermark = event.ts if self.watermark is None else max(self.watermark, event.ts)
+        counts.applied += 1
+        effects.changes.extend(changes)
+
+    def _recount(self, first: Outcome, ts: int) -> None:
+        """Count a record skipped as already stored the way it ended the first time."""
+        if first == "applied":
+            self.counts.applied += 1
+            self.watermark = ts if self.watermark is None else max(self.watermark, ts)
+        elif first == "duplicate":
+            self.counts.duplicate += 1
+        else:
+            self.counts.dead_lettered += 1
+
+    def _failed(
+        self, record: Record, contact: str | None, error: Exception, effects: Effects
+    ) -> None:
+        """The safety net: an unexpected error handling one record dead-letters it alone.
+
+        Its contact's state is put back as it was before the record; a second failure in
+        doing so, or `stop_on_processing_error`, stops the worker.
+        """
+        if self.policy.stop_on_processing_error:
+            raise error
+        if contact is not None:
+            state = self._contacts.rebuild(contact)
+            if state is not None:
+                self._rearm(state)
+            self._contacts.ended(contact, record.topic, record.offset, "dead_lettered")
+        name = type(error).__name__
+        frame = error.__traceback__
+        while frame is not None and frame.tb_next is not None:
+            frame = frame.tb_next
+        kind = (
+            name,
+            frame.tb_frame.f_code.co_filename if frame else "",
+            frame.tb_lineno if frame else 0,
+        )
+        if kind not in _reported:
+            _reported.add(kind)
+            log.error(
+                "%s[%d] offset %d: %s while applying it; dead-lettered as %s (further %s at "
+                "this place are not logged)",
+                record.topic, record.partition, record.offset, name, PROCESSING_ERROR, name,
+                exc_info=error,
+            )  # fmt: skip
+        detail = f"{name}: {error}"[:500]
+        self._dead_letter(
+            record, PROCESSING_ERROR, f"{detail}; a bug in segstream: please report it", effects
+        )
 
     def _dead_letter(self, record: Record, reason: str, detail: str, effects: Effects) -> None:
         effects.dead_letters.append(DeadLetter(record, reason, detail))
@@ -220,7 +318,7 @@ class Partition:
         """Fire every deadline up to `now`, each contact's in time order, at its instant."""
 
         def fire(deadline: int, contact: str) -> bool:
-            state = self._state(contact)
+            state = self._contacts.get(contact)
             if state is None:
                 return False
             effects.changes.extend(self.engine.on_notify(state, deadline))
@@ -231,19 +329,8 @@ class Partition:
 
     # --- state ----------------------------------------------------------------------------
 
-    def _state(self, contact: str) -> ContactState | None:
-        state = self._cache.get(contact)
-        if state is None:
-            raw = self.store.get(self.partition, keys.state_key(contact))
-            if raw is None:
-                return None
-            covered, body = _split(raw)
-            self._applied[contact] = covered
-            state = self._cache[contact] = self.engine.restore(body, contact)
-        return state
-
     def _rearm(self, state: ContactState) -> None:
-        self._dirty.add(state.contact_id)
+        self._contacts.touched(state.contact_id)
         self._timers.arm(state.contact_id, self.engine.notify_at(state))
 
     def take_writes(self) -> list[tuple[bytes, bytes | None]]:
@@ -254,12 +341,7 @@ class Partition:
         """
         index = self._index
         writes: list[tuple[bytes, bytes | None]] = [(k, b"1") for k in sorted(index.added)]
-        cache, applied = self._cache, self._applied
-        snapshot = self.engine.snapshot
-        writes.extend(
-            (keys.state_key(c), _join(applied.get(c, {}), snapshot(cache[c])))
-            for c in sorted(self._dirty)
-        )
+        writes.extend(self._contacts.writes(self._durable, self.offsets))
         writes.extend((k, None) for k in sorted(index.removed))
         if self._meta_dirty or writes:
             meta = {
@@ -268,31 +350,11 @@ class Partition:
                 "offsets": self.offsets,
             }
             writes.append((keys.meta_key(self.partition), orjson.dumps(meta)))
-        written = self._dirty
+            self._durable = dict(self.offsets)
         index.added = set()
         index.removed = set()
-        self._dirty = set()
         self._meta_dirty = False
-        if len(cache) > self.cache_size:
-            # Never the states just written: they reach the local store only when their
-            # flush completes, and the next batch is applied meanwhile (agent.Runtime).
-            excess = len(cache) - self.cache_size // 2
-            for contact in [c for c in cache if c not in written][:excess]:
-                del cache[contact]
-                applied.pop(contact, None)
         return writes
-
-
-def _join(covered: dict[str, int], state: bytes) -> bytes:
-    """A table value: which input offsets the state covers, then the engine's bytes."""
-    header = orjson.dumps(covered)
-    return len(header).to_bytes(2, "big") + header + state
-
-
-def _split(value: bytes) -> tuple[dict[str, int], bytes]:
-    size = int.from_bytes(value[:2], "big")
-    covered: dict[str, int] = orjson.loads(value[2 : 2 + size])
-    return covered, value[2 + size :]
 
 
 def _counts_dict(counts: Counts) -> dict[str, int]:

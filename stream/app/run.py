@@ -35,9 +35,12 @@ def policy_for(settings: Settings) -> Policy:
     """How the worker treats time and doubtful input, from its settings."""
     return Policy(
         clock=settings.clock,
-        future_tolerance_us=int(settings.future_tolerance.total_seconds() * 1_000_000),
+        future_tolerance_us=settings.future_tolerance_us(),
         max_message_bytes=settings.max_message_bytes,
         rekey_mismatched=settings.key_mismatch == "repartition",
+        limits=settings.limits(),
+        max_state_bytes=settings.max_state_bytes,
+        stop_on_processing_error=settings.on_processing_error == "stop",
     )
 
 
@@ -47,14 +50,22 @@ def build(
     """The worker's app and runtime on the real ports, not started."""
     wapp = create_app(settings)
     horizon_us = int(settings.dedupe_horizon.total_seconds() * 1_000_000)
-    engine = Engine(rules, horizon_us=horizon_us)
+    engine = Engine(rules, horizon_us=horizon_us, limits=settings.limits())
     store = table_store(wapp.table)
     source = f"urn:segstream:{settings.app_id}"
     runtime = Runtime(
         engine,
         policy_for(settings),
         store=store,
-        sink=KafkaSink(wapp.app, wapp.table, store, wapp.topics, source=source, clock=wall_us),
+        sink=KafkaSink(
+            wapp.app,
+            wapp.table,
+            store,
+            wapp.topics,
+            source=source,
+            clock=wall_us,
+            dead_letter_bytes=settings.max_dead_letter_bytes,
+        ),
         clock=wall_us,
         metrics=Counters(),
         fail=stop_now,
