@@ -99,7 +99,8 @@ def _mostly(good: st.SearchStrategy[Any], bad: st.SearchStrategy[Any]) -> st.Sea
 
 
 def _long_text(limit: int) -> st.SearchStrategy[str]:
-    """Text at, just past and far past a length limit, and hostile regex bait."""
+    """Text at, just past and far past a length limit, hostile regex bait, and long values
+    that differ (distinct values that fill a contact's state)."""
     return st.sampled_from(
         [
             "x" * limit,
@@ -108,7 +109,7 @@ def _long_text(limit: int) -> st.SearchStrategy[str]:
             "a" * 28 + "!",
             "a" * (LIMITS.match_chars - 1) + "!",
         ]
-    )
+    ) | st.integers(0, 99).map(lambda n: f"{n:02d}" + "y" * (limit - 2))
 
 
 SCALARS: st.SearchStrategy[Any] = st.one_of(
