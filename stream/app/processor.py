@@ -11,75 +11,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import orjson
 
-from stream.app import keys
+from stream.app import failures, keys
 from stream.app.contacts import Contacts, Outcome
+from stream.app.failures import PROCESSING_ERROR
 from stream.app.ports import PartitionStore
-from stream.core.changes import Change
+from stream.app.records import DeadLetter, Effects, Policy, Record
 from stream.core.evaluation.engine import Engine
 from stream.core.evaluation.state import ContactState
 from stream.core.evaluation.state_limit import StateLimit
 from stream.core.evaluation.timers import Timers
 from stream.core.events import Event, check_key, parse_event
-from stream.core.limits import DEFAULT_LIMITS, Limits
 from stream.core.replay import Counts
 from stream.errors import InvalidInput
 
+# The records and effects moved to stream/app/records.py; they are still read from here.
+__all__ = [
+    "PROCESSING_ERROR", "DeadLetter", "Effects", "IndexWrites", "Partition", "Policy", "Record",
+]  # fmt: skip
+
 log = logging.getLogger(__name__)
-
-PROCESSING_ERROR = "processing_error"  # the reason of an event whose handling raised
-MAX_STATE_BYTES = 1_000_000  # under the changelog's 1 MiB record, with room for the header
-# The kinds of unexpected error already logged with a traceback: (type, file, line).
-_reported: set[tuple[str, str, int]] = set()
-
-
-@dataclass(slots=True)
-class Record:
-    """One input message, as read from Kafka."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None  # None: a tombstone
-
-
-@dataclass(slots=True)
-class DeadLetter:
-    """An input message rejected with a reason, for the dead-letter topic."""
-
-    record: Record
-    reason: str
-    detail: str
-
-
-@dataclass(slots=True)
-class Policy:
-    """How the worker treats time and doubtful input."""
-
-    clock: str = "wall"  # "wall" or "event"
-    # Against the wall clock in both clock modes; None: no bound on future timestamps.
-    future_tolerance_us: int | None = None
-    max_message_bytes: int | None = None
-    rekey_mismatched: bool = False  # False: a wrong key is dead-lettered
-    limits: Limits = DEFAULT_LIMITS
-    max_state_bytes: int = MAX_STATE_BYTES
-    stop_on_processing_error: bool = False  # True: an unexpected error stops the worker
-
-
-@dataclass(slots=True)
-class Effects:
-    """What a batch must publish (before its state is written) and then write."""
-
-    changes: list[Change] = field(default_factory=list)
-    dead_letters: list[DeadLetter] = field(default_factory=list)
-    rekeyed: list[tuple[bytes, bytes]] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.changes or self.dead_letters or self.rekeyed)
 
 
 class IndexWrites:
@@ -279,27 +232,8 @@ class Partition:
             if state is not None:
                 self._rearm(state)
             self._contacts.ended(contact, record.topic, record.offset, "dead_lettered")
-        name = type(error).__name__
-        frame = error.__traceback__
-        while frame is not None and frame.tb_next is not None:
-            frame = frame.tb_next
-        kind = (
-            name,
-            frame.tb_frame.f_code.co_filename if frame else "",
-            frame.tb_lineno if frame else 0,
-        )
-        if kind not in _reported:
-            _reported.add(kind)
-            log.error(
-                "%s[%d] offset %d: %s while applying it; dead-lettered as %s (further %s at "
-                "this place are not logged)",
-                record.topic, record.partition, record.offset, name, PROCESSING_ERROR, name,
-                exc_info=error,
-            )  # fmt: skip
-        detail = f"{name}: {error}"[:500]
-        self._dead_letter(
-            record, PROCESSING_ERROR, f"{detail}; a bug in segstream: please report it", effects
-        )
+        detail = failures.report(record.topic, record.partition, record.offset, error)
+        self._dead_letter(record, PROCESSING_ERROR, detail, effects)
 
     def _dead_letter(self, record: Record, reason: str, detail: str, effects: Effects) -> None:
         effects.dead_letters.append(DeadLetter(record, reason, detail))

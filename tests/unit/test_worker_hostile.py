@@ -16,7 +16,7 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from stream.app import processor
+from stream.app import failures
 from stream.app.outputs import outputs
 from stream.app.processor import PROCESSING_ERROR, Effects, Partition, Policy, Record
 from stream.app.topics import TopicNames
@@ -182,9 +182,9 @@ def test_an_event_that_raises_is_dead_lettered_and_changes_nothing(
 def test_each_kind_of_unexpected_error_is_logged_once(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(processor, "_reported", set())
-    failures: list[str] = []
-    engine = _failing_engine(failures)
+    monkeypatch.setattr(failures, "_reported", set())
+    raised: list[str] = []
+    engine = _failing_engine(raised)
     records = _records()
     twice = [records[BAD_EVENT], Record("events", 0, 1, records[BAD_EVENT].key,
                                         records[BAD_EVENT].value)]  # fmt: skip
@@ -192,7 +192,7 @@ def test_each_kind_of_unexpected_error_is_logged_once(
         for number, record in enumerate(twice):
             part = Partition(number, engine, MemoryStore(), Policy(clock="event"))
             part.handle(record, FixedClock(NOW_US), Effects())
-    assert len(failures) == 2
+    assert len(raised) == 2
     logged = [r for r in caplog.records if "ZeroDivisionError" in r.getMessage()]
     assert len(logged) == 1 and logged[0].exc_info is not None
 
