@@ -18,6 +18,7 @@ from stream.app.clock import wall_us
 from stream.app.factory import WorkerApp, create_app
 from stream.app.faust_private import UntestedVersion, check_versions
 from stream.app.processor import Policy
+from stream.app.retry_log import RETRIES
 from stream.app.runtime import Runtime
 from stream.app.sink import KafkaSink
 from stream.app.store import table_store
@@ -120,7 +121,18 @@ def faust_worker(app: faust.App, loglevel: str) -> faust.Worker:
     At `warning` or above Faust hangs a spinner on the root logger and sets the root level to
     DEBUG, so every `log.debug` in aiokafka and Faust (one per message sent) builds a log
     record, a sizeable share of the worker's CPU (measured: docs/worker.md, Faust pitfalls).
+    Every root handler gets the `retry_log` filter once Faust has set them up.
     """
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    worker = _Worker(app, loglevel=loglevel, quiet=True)
     worker.spinner = None
     return worker
+
+
+class _Worker(faust.Worker):
+    """Faust's worker, with the Kafka clients' retried errors folded (`retry_log`)."""
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        super().on_setup_root_logger(logger, level)
+        for handler in logger.handlers:
+            if RETRIES not in handler.filters:
+                handler.addFilter(RETRIES)
