@@ -17,7 +17,7 @@ from stream.testing.generate import generate as generate_events
 @click.option("--seed", default=1, show_default=True, help="Random seed; same seed, same stream.")
 @click.option(
     "--start",
-    default="2026-11-01T00:00:00Z",
+    default="2026-09-01T00:00:00Z",
     show_default=True,
     help="RFC 3339 time of the stream's start.",
 )
