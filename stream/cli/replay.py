@@ -90,6 +90,7 @@ class _Position:
 )
 @click.option("--until", default=None, help="Advance time to this RFC 3339 instant at the end.")
 @setting_option("future_tolerance")
+@setting_option("max_message_bytes")
 @setting_option("max_state_bytes")
 def replay(rules_path: str, events_path: str, until: str | None, **options: Any) -> None:
     """Replay events in file order with event time; print every change as one JSON line.
@@ -141,6 +142,7 @@ def _run(rules: RuleSet, settings: Settings, source: Iterable[bytes], until_us: 
         horizon_us=settings.dedupe_horizon // _MICROSECOND,
         on_invalid=_report,
         limits=settings.limits(),
+        max_bytes=settings.max_message_bytes,
         max_state_bytes=settings.max_state_bytes,
         wall_us=time.time_ns() // 1000,  # for the future check alone, as the worker reads it
         future_tolerance_us=settings.future_tolerance_us(),

@@ -18,7 +18,7 @@ from stream.core.evaluation.engine import DEFAULT_HORIZON, Engine
 from stream.core.evaluation.state import ContactState
 from stream.core.evaluation.state_limit import StateLimit
 from stream.core.evaluation.timers import Timers
-from stream.core.events import Event, check_future, decode_event, event_from_object
+from stream.core.events import Event, check_future, check_size, decode_event, event_from_object
 from stream.core.language.ast import RuleSet
 from stream.core.limits import DEFAULT_LIMITS, Limits
 from stream.errors import InvalidInput
@@ -108,15 +108,17 @@ def replay_lines(
     on_invalid: InvalidHandler | None = None,
     replayer: Replayer | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    max_bytes: int | None = None,
     max_state_bytes: int | None = None,
     wall_us: int | None = None,
     future_tolerance_us: int | None = None,
 ) -> Iterator[Change]:
     """Replay JSON lines; invalid lines go to `on_invalid(line_number, error)` and are skipped.
 
-    The worker's checks, given the same settings: `limits` on each message, `max_state_bytes`
-    on each contact's state, and with `wall_us` (the wall clock, read once by the caller) a
-    timestamp more than `future_tolerance_us` after it is invalid.
+    The worker's checks, given the same settings: `max_bytes` and `limits` on each line (its
+    line break aside), `max_state_bytes` on each contact's state, and with `wall_us` (the
+    wall clock, read once by the caller) a timestamp more than `future_tolerance_us` after
+    it is invalid.
     """
     if replayer is None:
         engine = Engine(rules, horizon_us=horizon_us, limits=limits)
@@ -127,6 +129,8 @@ def replay_lines(
         if not line.strip():
             continue
         try:
+            if max_bytes is not None and len(line) > max_bytes:
+                check_size(line, max_bytes)
             event = decode_event(line, limits)
             if tolerance is not None and wall_us is not None:
                 check_future(event.ts, wall_us, tolerance)

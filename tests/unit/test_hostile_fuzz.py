@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from stream.cli.replay import command as replay_command
 from stream.core.evaluation.engine import Engine
-from stream.core.events import REASONS, check_future, decode_event, parse_event
+from stream.core.events import REASONS, check_future, check_size, decode_event, parse_event
 from stream.core.replay import Replayer
 from stream.errors import InvalidInput
 from tests.support.hostile import EXAMPLE_RULES, RULE_SETS, messages
@@ -64,13 +64,15 @@ def test_every_hostile_message_is_applied_or_rejected(
 
 
 def _expected_reports(data: bytes, wall_us: int) -> list[str]:
-    """`line N: reason` for every non-blank physical line that does not decode, or whose
-    timestamp is more than the default hour past the wall clock."""
+    """`line N: reason` for every non-blank physical line that does not decode (or is over
+    the default 1 MiB), or whose timestamp is more than the default hour past the wall
+    clock."""
     reports = []
     for number, line in enumerate(data.split(b"\n"), start=1):
         if not line.strip():
             continue
         try:
+            check_size(line, 1_048_576)
             check_future(decode_event(line).ts, wall_us, HOUR_US)
         except InvalidInput as error:
             reports.append(f"line {number}: {error.reason}")
