@@ -28,6 +28,8 @@ REMIND_S = 60.0  # while a kind repeats, a reminder this often
 _NUMBERS = re.compile(r"\d+")
 _SUMMARY = "segstream_summary"  # marks the filter's own lines, which always pass
 _SHOWN = "segstream_shown"  # the decision on a record, for every handler it reaches
+# Retried failures aiokafka logs at ERROR without the exception: its metadata loop's.
+_RETRIED = frozenset({"Unable to update metadata from %s"})
 
 
 @dataclass(slots=True)
@@ -44,6 +46,8 @@ class _Run:
 
 def retriable(record: logging.LogRecord) -> bool:
     """Whether the record reports an error that its client retries."""
+    if record.msg in _RETRIED:
+        return True
     found = list(record.args) if isinstance(record.args, tuple) else []
     if record.exc_info and record.exc_info[1] is not None:
         found.append(record.exc_info[1])

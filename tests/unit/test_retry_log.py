@@ -116,3 +116,6 @@ def test_retriable_reads_the_arguments_and_the_exception() -> None:
     assert retriable(record("x", exc=ConnectionResetError()))
     assert not retriable(record("x"))
     assert not retriable(record(UnknownMemberIdError()))
+    metadata = logging.LogRecord("aiokafka.client", logging.ERROR, __file__, 1,
+                                 "Unable to update metadata from %s", ([1],), None)  # fmt: skip
+    assert retriable(metadata)
