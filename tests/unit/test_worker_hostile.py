@@ -9,6 +9,7 @@ The example count follows HYPOTHESIS_PROFILE (tests/support/strategies.py): `ci`
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -17,15 +18,18 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from stream.app import failures
+from stream.app.assignment import Assignment
 from stream.app.outputs import outputs
 from stream.app.processor import PROCESSING_ERROR, Effects, Partition, Policy, Record
-from stream.app.topics import TopicNames
+from stream.app.runtime import Runtime
+from stream.app.topics import OutputTopics, TopicNames
 from stream.core.evaluation.engine import Engine
 from stream.core.evaluation.state_limit import STATE_LIMIT
 from stream.core.events import REASONS
 from stream.core.language.loader import load_file
 from stream.core.replay import replay_lines
-from stream.testing.fakes import MAX_RECORD_BYTES, FixedClock, MemoryStore
+from stream.ops.metrics import Counters
+from stream.testing.fakes import MAX_RECORD_BYTES, FixedClock, MemoryStore, RecordingSink
 from stream.testing.generate import generate
 from tests.support import EXAMPLE_RULES
 from tests.support.changes import by_contact
@@ -231,3 +235,41 @@ def test_an_event_far_in_the_future_is_dead_lettered_and_moves_no_clock(clock: s
         part.handle(record, FixedClock(NOW_US), effects)
     assert [d.reason for d in effects.dead_letters] == ["too_far_in_future"] * 2
     assert part.watermark == 1_796_032_800 * 1_000_000  # 2026-11-30T10:00:00Z
+
+
+def _runtime(engine: Engine, policy: Policy, sink: RecordingSink, store: MemoryStore) -> Runtime:
+    return Runtime(engine, policy, store=store, sink=sink, clock=FixedClock(NOW_US),
+                   metrics=Counters(), fail=lambda what: None,
+                   assignment=Assignment(app=None, events_topic=TOPICS.events),
+                   outputs=OutputTopics(()))  # fmt: skip
+
+
+def _batch(records: list[Record]) -> list[Any]:
+    return [SimpleNamespace(message=r) for r in records]
+
+
+async def _noop() -> None:
+    return None
+
+
+@pytest.mark.allow_error_log
+async def test_the_worker_publishes_the_processing_error_and_goes_on() -> None:
+    store = MemoryStore()
+    sink = RecordingSink(store, TOPICS, source="urn:test", clock=FixedClock(NOW_US))
+    runtime = _runtime(_failing_engine([]), Policy(clock="event"), sink, store)
+    await runtime.process(_batch(_records()), _noop)
+    await runtime.settle()
+    [(_, key, value, _, _)] = sink.on(TOPICS.dead_letters)
+    letter = orjson.loads(value or b"")
+    assert letter["reason"] == PROCESSING_ERROR and letter["source"]["offset"] == BAD_EVENT
+    assert key == _records()[BAD_EVENT].key
+
+
+async def test_on_processing_error_stop_raises_out_of_the_batch() -> None:
+    store = MemoryStore()
+    sink = RecordingSink(store, TOPICS, source="urn:test", clock=FixedClock(NOW_US))
+    policy = Policy(clock="event", stop_on_processing_error=True)
+    runtime = _runtime(_failing_engine([]), policy, sink, store)
+    with pytest.raises(ZeroDivisionError):  # the agent then stops the worker: exit 70
+        await runtime.process(_batch(_records()), _noop)
+    assert sink.published == []
