@@ -121,8 +121,9 @@ class Contacts:
         for event, at in self._since.get(contact, ()):
             state, _ = engine.on_item(state, event, at)
         self.limit.forget(contact)
-        if state is None:
+        if state is None:  # a new contact: nothing of it is kept
             self._cache.pop(contact, None)
+            self._dirty.discard(contact)
         else:
             self._cache[contact] = state
         return state

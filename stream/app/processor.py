@@ -201,8 +201,8 @@ class Partition:
             return
         self._limit.admit(state, event, at)
         state, changes = engine.on_item(state, event, at)
-        contacts.applied(state, record.topic, record.offset, event, at)
         self._rearm(state)
+        contacts.applied(state, record.topic, record.offset, event, at)  # last: it succeeded
         self.watermark = event.ts if self.watermark is None else max(self.watermark, event.ts)
         counts.applied += 1
         effects.changes.extend(changes)

@@ -273,3 +273,27 @@ async def test_on_processing_error_stop_raises_out_of_the_batch() -> None:
     with pytest.raises(ZeroDivisionError):  # the agent then stops the worker: exit 70
         await runtime.process(_batch(_records()), _noop)
     assert sink.published == []
+
+
+@pytest.mark.allow_error_log
+def test_a_new_contact_whose_first_event_fails_after_applying_is_not_kept() -> None:
+    engine = Engine(RULES)
+    real = engine.notify_at
+
+    def broken(state: Any) -> Any:
+        if state.contact_id == "newcomer":
+            raise RuntimeError("deadline arithmetic failed")
+        return real(state)
+
+    engine.notify_at = broken  # type: ignore[method-assign]
+    store = MemoryStore()
+    part = Partition(0, engine, store, Policy(clock="event"))
+    effects = Effects()
+    body = {"event_id": "n1", "contact_id": "newcomer", "type": "page_view",
+            "timestamp": "2026-11-20T10:00:00Z"}  # fmt: skip
+    part.handle(Record("events", 0, 0, b"newcomer", orjson.dumps(body)), FixedClock(), effects)
+    assert [d.reason for d in effects.dead_letters] == [PROCESSING_ERROR]
+    assert effects.changes == []
+    writes = dict(part.take_writes())
+    assert not any(key.startswith(b"s") for key in writes)  # no state for it
+    assert part.counts.dead_lettered == 1 and part.counts.applied == 0
