@@ -83,13 +83,17 @@ class StateLimit:
 
     def growth(self, event: Event) -> int:
         """The most that applying `event` can add to its contact's encoded state."""
-        grows = len(orjson.dumps(event.event_id)) + 24  # `"id":<timestamp>,` in `recent`
-        if event.type == IDENTIFY:
-            grows += len(orjson.dumps(event.traits))
-        entries, distinct = self._per_type.get(event.type, (0, 0))
-        grows += entries
-        if distinct:
-            grows += distinct * (8 * _encoded_size(event.properties) + DISTINCT_BYTES)
+        # `"id":<timestamp>,` in `recent`: escaped, a character takes at most 6 bytes.
+        grows = 6 * len(event.event_id) + 24
+        kind = event.type
+        if kind == IDENTIFY:
+            grows += _encoded_size(event.traits)
+        found = self._per_type.get(kind)
+        if found is not None:
+            entries, distinct = found
+            grows += entries
+            if distinct:
+                grows += distinct * (8 * _encoded_size(event.properties) + DISTINCT_BYTES)
         return grows
 
     def admit(self, state: ContactState | None, event: Event, at: int) -> None:
@@ -97,11 +101,12 @@ class StateLimit:
         its encoding past the limit; `state` itself is left as it is either way."""
         contact = event.contact_id
         growth = self.growth(event)
-        known = self._bounds.get(contact)
+        bounds = self._bounds
+        known = bounds.get(contact)
         if known is None and state is None:
             known = EMPTY_STATE_BYTES
         if known is not None and known + growth + self.room <= self.max_bytes:
-            self._bounds[contact] = known + growth
+            bounds[contact] = known + growth  # the usual case: far from the limit
             return
         engine = self.engine
         trial = None
