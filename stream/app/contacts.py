@@ -12,7 +12,6 @@ its state as it was before an event that failed half-way (`rebuild`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
 
 import orjson
@@ -30,13 +29,8 @@ _OUTCOMES = "~"  # a header key no Kafka topic can have: the batch's other outco
 _LONG = 0xFFFF  # a 2-byte header length of this: the real one follows in 4 bytes
 
 
-@dataclass(slots=True)
-class _Covered:
-    """What one contact's stored state holds of the input."""
-
-    offsets: dict[str, int] = field(default_factory=dict)  # topic -> next offset covered
-    # (topic, offset) -> "d" or "x", for records of the batch that wrote it
-    others: dict[tuple[str, int], str] = field(default_factory=dict)
+# Per contact, how its records ended when not applied: (topic, offset) -> "d" or "x".
+Others = dict[tuple[str, int], str]
 
 
 class Contacts:
@@ -56,9 +50,10 @@ class Contacts:
         self.limit = limit
         self.cache_size = cache_size
         self._cache: dict[str, ContactState] = {}
-        self._covered: dict[str, _Covered] = {}
+        # Per cached contact: the next input offset per topic its stored state already covers.
+        self._covered: dict[str, dict[str, int]] = {}
+        self._others: dict[str, Others] = {}  # only contacts that have any
         self._dirty: set[str] = set()
-        self._pending: set[str] = set()  # contacts with outcomes of records not yet counted
         # Since the last `writes`: the bytes it wrote, and per contact the events applied.
         self._written: dict[str, bytes] = {}
         self._since: dict[str, list[tuple[Event, int]]] = {}
@@ -70,21 +65,26 @@ class Contacts:
             raw = self.store.get(self.partition, keys.state_key(contact))
             if raw is None:
                 return None
-            covered, body = _split(raw)
+            covered, others, body = _split(raw)
             self._covered[contact] = covered
-            if covered.others:
-                self._pending.add(contact)
-            self.limit.measured(contact, len(body))
+            if others:
+                self._others[contact] = others
+            self.limit.measured({contact: body})
             state = self._cache[contact] = self.engine.restore(body, contact)
         return state
 
-    def first_outcome(self, contact: str, topic: str, offset: int) -> Outcome | None:
-        """How the record ended the first time if the contact's stored state holds it already
-        (a redelivery after a crash); None when it is to be handled now. Call `get` first."""
+    def lookup(
+        self, contact: str, topic: str, offset: int
+    ) -> tuple[ContactState | None, Outcome | None]:
+        """The contact's state (`get`), and how the record at `offset` ended the first time
+        if that state holds it already (a redelivery after a crash), else None."""
+        state = self._cache.get(contact) or self.get(contact)
         covered = self._covered.get(contact)
-        if covered is None or offset >= covered.offsets.get(topic, 0):
-            return None
-        return _CODES.get(covered.others.get((topic, offset), ""), "applied")
+        if covered is None or offset >= covered.get(topic, 0):
+            return state, None
+        others = self._others.get(contact)
+        code = "" if others is None else others.get((topic, offset), "")
+        return state, _CODES.get(code, "applied")
 
     def applied(self, state: ContactState, topic: str, offset: int, event: Event, at: int) -> None:
         """`event`, the record at `offset`, was applied at `at`, giving `state`."""
@@ -92,18 +92,17 @@ class Contacts:
         self._cache[contact] = state
         covered = self._covered.get(contact)
         if covered is None:
-            covered = self._covered[contact] = _Covered()
-        covered.offsets[topic] = offset + 1
+            covered = self._covered[contact] = {}
+        covered[topic] = offset + 1
         self._since.setdefault(contact, []).append((event, at))
         self._dirty.add(contact)
 
     def ended(self, contact: str, topic: str, offset: int, outcome: Outcome) -> None:
         """The contact's record at `offset` ended otherwise than applied."""
-        covered = self._covered.get(contact)
-        if covered is None:
-            covered = self._covered[contact] = _Covered()
-        covered.others[(topic, offset)] = "d" if outcome == "duplicate" else "x"
-        self._pending.add(contact)
+        others = self._others.get(contact)
+        if others is None:
+            others = self._others[contact] = {}
+        others[(topic, offset)] = "d" if outcome == "duplicate" else "x"
 
     def touched(self, contact: str) -> None:
         """The contact's cached state changed (a deadline fired): write it with the batch."""
@@ -115,7 +114,7 @@ class Contacts:
         raw = self._written.get(contact)
         if raw is None:
             stored = self.store.get(self.partition, keys.state_key(contact))
-            raw = None if stored is None else _split(stored)[1]
+            raw = None if stored is None else _split(stored)[2]
         engine = self.engine
         state = None if raw is None else engine.restore(raw, contact)
         for event, at in self._since.get(contact, ()):
@@ -136,24 +135,22 @@ class Contacts:
         written after these states will have: outcomes below it are forgotten once written.
         """
         snapshot, cache, limit = self.engine.snapshot, self._cache, self.limit
+        covered, outcomes = self._covered, self._others
         written: dict[str, bytes] = {}
         out = []
         for contact in sorted(self._dirty):
             body = written[contact] = snapshot(cache[contact])
-            limit.measured(contact, len(body))
-            out.append((keys.state_key(contact), _join(self._covered[contact], body, durable)))
+            header = _header(covered[contact], outcomes.get(contact), durable)
+            out.append((keys.state_key(contact), _join(header, body)))
+        limit.measured(written)
         self._written = written
         self._since = {}
         self._dirty = set()
-        for contact in list(self._pending):
-            covered = self._covered.get(contact)
-            if covered is not None:
-                others = covered.others
-                for topic, offset in [k for k in others if k[1] < handled.get(k[0], 0)]:
-                    del others[(topic, offset)]
-                if others:
-                    continue  # redelivered records still to come
-            self._pending.discard(contact)
+        for contact, others in list(self._others.items()):
+            for topic, offset in [k for k in others if k[1] < handled.get(k[0], 0)]:
+                del others[(topic, offset)]
+            if not others:  # else: redelivered records still to come
+                del self._others[contact]
         if len(cache) > self.cache_size:
             # Never the states just written: they reach the local store only when their
             # flush completes, and the next batch is applied meanwhile (runtime.Runtime).
@@ -161,38 +158,43 @@ class Contacts:
             for contact in [c for c in cache if c not in written][:excess]:
                 del cache[contact]
                 self._covered.pop(contact, None)
-                self._pending.discard(contact)
+                self._others.pop(contact, None)
                 limit.forget(contact)
         return out
 
 
-def _join(covered: _Covered, state: bytes, durable: dict[str, int]) -> bytes:
-    """A table value: the header of what the state covers, then the engine's bytes."""
-    header: dict[str, object] = dict(covered.offsets)
-    others: dict[str, dict[str, list[int]]] = {}
-    for (topic, offset), code in sorted(covered.others.items()):
-        if not durable.get(topic, 0) <= offset < covered.offsets.get(topic, 0):
-            continue  # counted in the meta record already, or to be handled anew
-        # As distances below the covered offset: a few digits each.
-        others.setdefault(topic, {}).setdefault(code, []).append(covered.offsets[topic] - offset)
-    if others:
-        header[_OUTCOMES] = others
-    encoded = orjson.dumps(header)
-    if len(encoded) < _LONG:
-        return len(encoded).to_bytes(2, "big") + encoded + state
-    return _LONG.to_bytes(2, "big") + len(encoded).to_bytes(4, "big") + encoded + state
+def _header(covered: dict[str, int], others: Others | None, durable: dict[str, int]) -> bytes:
+    """What a stored state covers: next offsets, and how the records below them ended
+    when they were not applied and the meta record does not count them yet."""
+    if not others:
+        return orjson.dumps(covered)
+    header: dict[str, object] = dict(covered)
+    distances: dict[str, dict[str, list[int]]] = {}
+    for (topic, offset), code in sorted(others.items()):
+        if durable.get(topic, 0) <= offset < covered.get(topic, 0):
+            # As distances below the covered offset: a few digits each.
+            distances.setdefault(topic, {}).setdefault(code, []).append(covered[topic] - offset)
+    if distances:
+        header[_OUTCOMES] = distances
+    return orjson.dumps(header)
 
 
-def _split(value: bytes) -> tuple[_Covered, bytes]:
+def _join(header: bytes, state: bytes) -> bytes:
+    """A table value: the header, then the engine's bytes."""
+    if len(header) < _LONG:
+        return len(header).to_bytes(2, "big") + header + state
+    return _LONG.to_bytes(2, "big") + len(header).to_bytes(4, "big") + header + state
+
+
+def _split(value: bytes) -> tuple[dict[str, int], Others, bytes]:
     size, start = int.from_bytes(value[:2], "big"), 2
     if size == _LONG:
         size, start = int.from_bytes(value[2:6], "big"), 6
     header = orjson.loads(value[start : start + size])
-    others = header.pop(_OUTCOMES, {})
-    covered = _Covered(header)
-    for topic, codes in others.items():
+    others: Others = {}
+    for topic, codes in header.pop(_OUTCOMES, {}).items():
         below = header.get(topic, 0)
         for code, distances in codes.items():
             for distance in distances:
-                covered.others[(topic, below - distance)] = code
-    return covered, value[start + size :]
+                others[(topic, below - distance)] = code
+    return header, others, value[start + size :]

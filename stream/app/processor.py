@@ -183,8 +183,7 @@ class Partition:
     ) -> None:
         contacts, engine, counts = self._contacts, self.engine, self.counts
         contact = event.contact_id
-        state = contacts.get(contact)
-        first = contacts.first_outcome(contact, record.topic, record.offset)
+        state, first = contacts.lookup(contact, record.topic, record.offset)
         if first is not None:
             # In this contact's stored state already (a crash kept the state but not the
             # partition's meta record). Duplicate detection alone would not do: its horizon
@@ -201,7 +200,7 @@ class Partition:
             return
         self._limit.admit(state, event, at)
         state, changes = engine.on_item(state, event, at)
-        self._rearm(state)
+        self._timers.arm(contact, engine.notify_at(state))
         contacts.applied(state, record.topic, record.offset, event, at)  # last: it succeeded
         self.watermark = event.ts if self.watermark is None else max(self.watermark, event.ts)
         counts.applied += 1

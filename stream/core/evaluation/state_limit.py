@@ -127,9 +127,11 @@ class StateLimit:
             )
         self._bounds[contact] = size
 
-    def measured(self, contact: str, size: int) -> None:
-        """The contact's state was just encoded in `size` bytes."""
-        self._bounds[contact] = size
+    def measured(self, encoded: dict[str, bytes]) -> None:
+        """These contacts' states were just encoded (contact -> bytes)."""
+        bounds = self._bounds
+        for contact, body in encoded.items():
+            bounds[contact] = len(body)
 
     def forget(self, contact: str) -> None:
         """Drop what is known of `contact` (its state left memory)."""
