@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from stream.core.language.durations import SETTING, format_duration, parse_duration
+from stream.core.timefmt import format_ts, parse_ts
 
 T = TypeVar("T")
 
@@ -29,6 +30,7 @@ class Kind(Generic[T]):
     render: Callable[[T], str] = str
     choices: tuple[str, ...] = ()
     minimum: int | None = None
+    maximum: int | None = None
 
 
 def parse_bool(text: str) -> bool:
@@ -61,17 +63,35 @@ def _parse_optional_path(text: str) -> Path | None:
     return Path(text) if text else None
 
 
-def at_least(minimum: int) -> Kind[int]:
-    """A whole number of at least `minimum`."""
+def at_least(minimum: int, maximum: int | None = None) -> Kind[int]:
+    """A whole number of at least `minimum` (and at most `maximum`, when given)."""
 
     def parse(text: str) -> int:
         value = int(text)
         if value < minimum:
             need = "must not be negative" if minimum == 0 else f"must be at least {minimum}"
             raise ValueError(f"{need}: {text!r}")
+        if maximum is not None and value > maximum:
+            raise ValueError(f"must be at most {maximum}: {text!r}")
         return value
 
-    return Kind("integer", parse, minimum=minimum)
+    return Kind("integer", parse, minimum=minimum, maximum=maximum)
+
+
+def number_up_to(maximum: float) -> Kind[float]:
+    """A finite number above zero and at most `maximum`, written as Python reads floats."""
+
+    def parse(text: str) -> float:
+        value = float(text)
+        if not 0 < value <= maximum:
+            raise ValueError(f"must be above 0 and at most {maximum:g}: {text!r}")
+        return value
+
+    return Kind("number", parse, repr)
+
+
+def _parse_timestamp(text: str) -> int:
+    return parse_ts(text.strip())
 
 
 def one_of(*choices: str) -> Kind[str]:
@@ -93,3 +113,5 @@ OPTIONAL_PATH: Kind[Path | None] = Kind(
     "path", _parse_optional_path, lambda v: "" if v is None else str(v)
 )
 STORE_URL: Kind[str] = Kind("text", _parse_store)
+# An instant, RFC 3339 with a time zone; the value is microseconds since the epoch.
+TIMESTAMP: Kind[int] = Kind("timestamp", _parse_timestamp, format_ts)

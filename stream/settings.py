@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from stream.core.limits import DEFAULT_LIMITS, MAX_DEPTH, Limits
 from stream.setting_kinds import (
     BOOL,
     DURATION,
@@ -17,8 +18,10 @@ from stream.setting_kinds import (
     PATH,
     STORE_URL,
     TEXT,
+    TIMESTAMP,
     Kind,
     at_least,
+    number_up_to,
     one_of,
 )
 
@@ -131,6 +134,78 @@ class Settings:
         at_least(1),
         default=1_048_576,
     )
+    max_dead_letter_bytes: int = setting(
+        "SEGSTREAM_MAX_DEAD_LETTER_BYTES",
+        "Largest dead-letter record; a longer original is cut, with its length and SHA-256.",
+        at_least(16_384),
+        default=1_000_000,
+    )
+    max_state_bytes: int = setting(
+        "SEGSTREAM_MAX_STATE_BYTES",
+        "Largest stored state of one contact; an event that would pass it goes to the DLQ.",
+        at_least(1),
+        default=1_000_000,
+    )
+    on_processing_error: str = setting(
+        "SEGSTREAM_ON_PROCESSING_ERROR",
+        "An unexpected error applying one event: dead-letter the event, or stop (exit 70).",
+        one_of("dead-letter", "stop"),
+        default="dead-letter",
+    )
+    max_event_id_chars: int = setting(
+        "SEGSTREAM_MAX_EVENT_ID_CHARS",
+        "Longest event id, in characters.",
+        at_least(1),
+        default=DEFAULT_LIMITS.event_id_chars,
+    )
+    max_contact_id_chars: int = setting(
+        "SEGSTREAM_MAX_CONTACT_ID_CHARS",
+        "Longest contact id, in characters (the contract's is 256).",
+        at_least(1),
+        default=DEFAULT_LIMITS.contact_id_chars,
+    )
+    max_text_chars: int = setting(
+        "SEGSTREAM_MAX_TEXT_CHARS",
+        "Longest string in traits or properties (keys too), and longest event type.",
+        at_least(1),
+        default=DEFAULT_LIMITS.text_chars,
+    )
+    max_depth: int = setting(
+        "SEGSTREAM_MAX_DEPTH",
+        "Deepest nesting of objects and lists in traits, and in properties.",
+        at_least(1, MAX_DEPTH),
+        default=DEFAULT_LIMITS.depth,
+    )
+    max_values: int = setting(
+        "SEGSTREAM_MAX_VALUES",
+        "Most values (members and list items, at every depth) in traits, and in properties.",
+        at_least(1),
+        default=DEFAULT_LIMITS.values,
+    )
+    max_number: float = setting(
+        "SEGSTREAM_MAX_NUMBER",
+        "Largest absolute value of a number in traits or properties.",
+        number_up_to(1e289),
+        default=DEFAULT_LIMITS.number_magnitude,
+    )
+    earliest_timestamp: int = setting(
+        "SEGSTREAM_EARLIEST_TIMESTAMP",
+        "Earliest event timestamp accepted.",
+        TIMESTAMP,
+        default=DEFAULT_LIMITS.earliest_us,
+    )
+    latest_timestamp: int = setting(
+        "SEGSTREAM_LATEST_TIMESTAMP",
+        "Event timestamps must be before this instant.",
+        TIMESTAMP,
+        default=DEFAULT_LIMITS.latest_us,
+    )
+    max_match_chars: int = setting(
+        "SEGSTREAM_MAX_MATCH_CHARS",
+        "Longest text a `matches` condition searches; a longer value does not match.",
+        at_least(1),
+        default=DEFAULT_LIMITS.match_chars,
+    )
     standby_replicas: int = setting(
         "SEGSTREAM_STANDBY_REPLICAS",
         "Warm copies of each table partition on other workers; a rebalance promotes one.",
@@ -197,6 +272,31 @@ class Settings:
         at_least(1),
         default=8080,
     )
+
+    def __post_init__(self) -> None:
+        if self.earliest_timestamp >= self.latest_timestamp:
+            raise ValueError(
+                "SEGSTREAM_EARLIEST_TIMESTAMP must be before SEGSTREAM_LATEST_TIMESTAMP"
+            )
+        self.limits()  # every other bound is checked by its own kind
+
+    def limits(self) -> Limits:
+        """The bounds on one input message these settings set."""
+        return Limits(
+            event_id_chars=self.max_event_id_chars,
+            contact_id_chars=self.max_contact_id_chars,
+            text_chars=self.max_text_chars,
+            depth=self.max_depth,
+            values=self.max_values,
+            number_magnitude=self.max_number,
+            earliest_us=self.earliest_timestamp,
+            latest_us=self.latest_timestamp,
+            match_chars=self.max_match_chars,
+        )
+
+    def future_tolerance_us(self) -> int:
+        """`future_tolerance` in microseconds."""
+        return self.future_tolerance // timedelta(microseconds=1)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from stream.app.factory import WorkerApp
+from stream.app.retry_log import RETRIES
 from stream.app.runtime import Runtime
 from stream.app.status_report import STATUS_EVERY_S
 
@@ -82,5 +83,6 @@ def install(wapp: WorkerApp, runtime: Runtime, batch_size: int, batch_wait_s: fl
 
     async def status_heartbeat() -> None:
         runtime.report.maybe_write()
+        RETRIES.flush()  # a retried error that stopped repeating gets its one closing line
 
     app.timer(STATUS_EVERY_S, name="status")(status_heartbeat)

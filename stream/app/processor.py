@@ -11,64 +11,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import orjson
 
-from stream.app import keys
+from stream.app import failures, keys
+from stream.app.contacts import Contacts, Outcome
+from stream.app.failures import PROCESSING_ERROR
 from stream.app.ports import PartitionStore
-from stream.core.changes import Change
+from stream.app.records import DeadLetter, Effects, Policy, Record
 from stream.core.evaluation.engine import Engine
 from stream.core.evaluation.state import ContactState
+from stream.core.evaluation.state_limit import StateLimit
 from stream.core.evaluation.timers import Timers
-from stream.core.events import check_key, parse_event
+from stream.core.events import Event, check_key, parse_event
 from stream.core.replay import Counts
 from stream.errors import InvalidInput
 from stream.ops.metrics import PartitionCount
 
+# The records and effects moved to stream/app/records.py; they are still read from here.
+__all__ = [
+    "PROCESSING_ERROR", "DeadLetter", "Effects", "IndexWrites", "Partition", "Policy", "Record",
+]  # fmt: skip
+
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class Record:
-    """One input message, as read from Kafka."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes
-
-
-@dataclass(slots=True)
-class DeadLetter:
-    """An input message rejected with a reason, for the dead-letter topic."""
-
-    record: Record
-    reason: str
-    detail: str
-
-
-@dataclass(slots=True)
-class Policy:
-    """How the worker treats time and doubtful input."""
-
-    clock: str = "wall"  # "wall" or "event"
-    future_tolerance_us: int | None = None
-    max_message_bytes: int | None = None
-    rekey_mismatched: bool = False  # False: a wrong key is dead-lettered
-
-
-@dataclass(slots=True)
-class Effects:
-    """What a batch must publish (before its state is written) and then write."""
-
-    changes: list[Change] = field(default_factory=list)
-    dead_letters: list[DeadLetter] = field(default_factory=list)
-    rekeyed: list[tuple[bytes, bytes]] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.changes or self.dead_letters or self.rekeyed)
 
 
 class IndexWrites:
@@ -108,18 +73,16 @@ class Partition:
         self.engine = engine
         self.store = store
         self.policy = policy
-        self.cache_size = cache_size
         self.watermark: int | None = None
         self.counts = Counts()
         # Next offset to read per input topic, written with the states it led to: a record
         # redelivered after a crash that already reached the table is skipped, not recounted.
         self.offsets: dict[str, int] = {}
+        self._durable: dict[str, int] = {}  # `offsets` as the last meta record written has them
         self._index = IndexWrites(partition)
         self._timers = Timers(self._index)
-        self._cache: dict[str, ContactState] = {}
-        # Per cached contact: the next input offset per topic its stored state already covers.
-        self._applied: dict[str, dict[str, int]] = {}
-        self._dirty: set[str] = set()
+        self._limit = StateLimit(engine, policy.max_state_bytes)
+        self._contacts = Contacts(partition, engine, store, self._limit, cache_size)
         self._meta_dirty = False
         self._load()
 
@@ -132,8 +95,18 @@ class Partition:
             self.watermark = meta["watermark"]
             self.counts = Counts(**meta["counts"])
             self.offsets = meta["offsets"]
+            self._durable = dict(self.offsets)
         index = self.store.scan(self.partition, keys.deadline_prefix(self.partition))
         self._timers.recover(keys.parse_deadline_key(key) for key in index)  # by deadline
+
+    @property
+    def cache_size(self) -> int:
+        """How many contact states stay cached between batches (about)."""
+        return self._contacts.cache_size
+
+    @cache_size.setter
+    def cache_size(self, size: int) -> None:
+        self._contacts.cache_size = size
 
     @property
     def pending_deadlines(self) -> int:
@@ -145,7 +118,11 @@ class Partition:
     # --- one event ------------------------------------------------------------------------
 
     def handle(self, record: Record, wall_us: Callable[[], int], effects: Effects) -> None:
-        """Apply one input message, or dead-letter or re-key it."""
+        """Apply one input message, or dead-letter or re-key it.
+
+        Nothing raises here but a bug in the safety net itself or, with
+        `stop_on_processing_error`, the unexpected error of one event.
+        """
         expected = self.offsets.get(record.topic)
         if expected is not None and record.offset != expected:
             if record.offset < expected:
@@ -157,52 +134,106 @@ class Partition:
             )  # fmt: skip
         self.offsets[record.topic] = record.offset + 1
         self._meta_dirty = True
-        policy = self.policy
-        wall = policy.clock == "wall"
         try:
-            event = parse_event(
-                record.value,
-                max_bytes=policy.max_message_bytes,
-                max_future_us=policy.future_tolerance_us if wall else None,
-                now_us=wall_us() if wall else None,
-            )
+            event = self._parse(record, wall_us)
         except InvalidInput as error:
             self._dead_letter(record, error.reason, error.detail, effects)
             return
-        contact = event.contact_id
+        except Exception as error:
+            self._failed(record, None, error, effects)
+            return
+        if not self._keyed(record, event, effects):
+            return
+        try:
+            self._apply(record, event, wall_us, effects)
+        except InvalidInput as error:  # the state limit: nothing changed
+            self._contacts.ended(event.contact_id, record.topic, record.offset, "dead_lettered")
+            self._dead_letter(record, error.reason, error.detail, effects)
+        except Exception as error:
+            self._failed(record, event.contact_id, error, effects)
+
+    def _parse(self, record: Record, wall_us: Callable[[], int]) -> Event:
+        policy = self.policy
+        tolerance = policy.future_tolerance_us
+        # The one clock rule for bad timestamps, in both clock modes: the wall clock is read
+        # for this check, and with `--clock event` for nothing else.
+        return parse_event(
+            record.value,
+            max_bytes=policy.max_message_bytes,
+            max_future_us=tolerance,
+            now_us=None if tolerance is None else wall_us(),
+            limits=policy.limits,
+        )
+
+    def _keyed(self, record: Record, event: Event, effects: Effects) -> bool:
+        """Whether the record is keyed by its contact id; if not, re-key or dead-letter it."""
         try:
             check_key(record.key, event)
         except InvalidInput as error:
-            if not record.key or policy.rekey_mismatched:
+            if not record.key or self.policy.rekey_mismatched:
                 # Its contact's state lives on another partition: send it there.
-                effects.rekeyed.append((contact.encode(), record.value))
+                effects.rekeyed.append((event.contact_id.encode(), record.value or b""))
                 self.counts.rekeyed += 1
             else:
                 self._dead_letter(record, error.reason, error.detail, effects)
-            return
-        state = self._state(contact)
-        applied = self._applied.setdefault(contact, {})
-        if record.offset < applied.get(record.topic, 0):
+            return False
+        return True
+
+    def _apply(
+        self, record: Record, event: Event, wall_us: Callable[[], int], effects: Effects
+    ) -> None:
+        contacts, engine, counts = self._contacts, self.engine, self.counts
+        contact = event.contact_id
+        state, first = contacts.lookup(contact, record.topic, record.offset)
+        if first is not None:
             # In this contact's stored state already (a crash kept the state but not the
             # partition's meta record). Duplicate detection alone would not do: its horizon
             # is 24 h of event time and a backfill batch can span days.
-            self.counts.applied += 1
-            self.watermark = max(self.watermark or event.ts, event.ts)
+            self._recount(first, event.ts)
             return
         before = event.ts if self.watermark is None else self.watermark
-        if wall:
+        if self.policy.clock == "wall":
             before = max(before, wall_us())
-        at = self.engine.accept(state, event, before)
+        at = engine.accept(state, event, before)
         if at is None:
-            self.counts.duplicate += 1
+            counts.duplicate += 1
+            contacts.ended(contact, record.topic, record.offset, "duplicate")
             return
+        self._limit.admit(state, event, at)
+        state, changes = engine.on_item(state, event, at)
+        self._timers.arm(contact, engine.notify_at(state))
+        contacts.applied(state, record.topic, record.offset, event, at)  # last: it succeeded
         self.watermark = event.ts if self.watermark is None else max(self.watermark, event.ts)
-        state, changes = self.engine.on_item(state, event, at)
-        self.counts.applied += 1
-        applied[record.topic] = record.offset + 1
+        counts.applied += 1
         effects.changes.extend(changes)
-        self._cache[contact] = state
-        self._rearm(state)
+
+    def _recount(self, first: Outcome, ts: int) -> None:
+        """Count a record skipped as already stored the way it ended the first time."""
+        if first == "applied":
+            self.counts.applied += 1
+            self.watermark = ts if self.watermark is None else max(self.watermark, ts)
+        elif first == "duplicate":
+            self.counts.duplicate += 1
+        else:
+            self.counts.dead_lettered += 1
+
+    def _failed(
+        self, record: Record, contact: str | None, error: Exception, effects: Effects
+    ) -> None:
+        """The safety net: an unexpected error handling one record dead-letters it alone.
+
+        Its contact's state is put back as it was before the record; a second failure in
+        doing so, or `stop_on_processing_error`, stops the worker.
+        """
+        if self.policy.stop_on_processing_error:
+            raise error
+        if contact is not None:
+            state = self._contacts.rebuild(contact)
+            if state is not None:
+                self._rearm(state)
+            self._contacts.ended(contact, record.topic, record.offset, "dead_lettered")
+        detail = failures.report(record.topic, record.partition, record.offset, error)
+        self._dead_letter(record, PROCESSING_ERROR, detail, effects)
 
     def _dead_letter(self, record: Record, reason: str, detail: str, effects: Effects) -> None:
         effects.dead_letters.append(DeadLetter(record, reason, detail))
@@ -221,7 +252,7 @@ class Partition:
         """Fire every deadline up to `now`, each contact's in time order, at its instant."""
 
         def fire(deadline: int, contact: str) -> bool:
-            state = self._state(contact)
+            state = self._contacts.get(contact)
             if state is None:
                 return False
             effects.changes.extend(self.engine.on_notify(state, deadline))
@@ -232,19 +263,8 @@ class Partition:
 
     # --- state ----------------------------------------------------------------------------
 
-    def _state(self, contact: str) -> ContactState | None:
-        state = self._cache.get(contact)
-        if state is None:
-            raw = self.store.get(self.partition, keys.state_key(contact))
-            if raw is None:
-                return None
-            covered, body = _split(raw)
-            self._applied[contact] = covered
-            state = self._cache[contact] = self.engine.restore(body, contact)
-        return state
-
     def _rearm(self, state: ContactState) -> None:
-        self._dirty.add(state.contact_id)
+        self._contacts.touched(state.contact_id)
         self._timers.arm(state.contact_id, self.engine.notify_at(state))
 
     def take_writes(self) -> list[tuple[bytes, bytes | None]]:
@@ -255,12 +275,7 @@ class Partition:
         """
         index = self._index
         writes: list[tuple[bytes, bytes | None]] = [(k, b"1") for k in sorted(index.added)]
-        cache, applied = self._cache, self._applied
-        snapshot = self.engine.snapshot
-        writes.extend(
-            (keys.state_key(c), _join(applied.get(c, {}), snapshot(cache[c])))
-            for c in sorted(self._dirty)
-        )
+        writes.extend(self._contacts.writes(self._durable, self.offsets))
         writes.extend((k, None) for k in sorted(index.removed))
         if self._meta_dirty or writes:
             meta = {
@@ -269,31 +284,11 @@ class Partition:
                 "offsets": self.offsets,
             }
             writes.append((keys.meta_key(self.partition), orjson.dumps(meta)))
-        written = self._dirty
+            self._durable = dict(self.offsets)
         index.added = set()
         index.removed = set()
-        self._dirty = set()
         self._meta_dirty = False
-        if len(cache) > self.cache_size:
-            # Never the states just written: they reach the local store only when their
-            # flush completes, and the next batch is applied meanwhile (agent.Runtime).
-            excess = len(cache) - self.cache_size // 2
-            for contact in [c for c in cache if c not in written][:excess]:
-                del cache[contact]
-                applied.pop(contact, None)
         return writes
-
-
-def _join(covered: dict[str, int], state: bytes) -> bytes:
-    """A table value: which input offsets the state covers, then the engine's bytes."""
-    header = orjson.dumps(covered)
-    return len(header).to_bytes(2, "big") + header + state
-
-
-def _split(value: bytes) -> tuple[dict[str, int], bytes]:
-    size = int.from_bytes(value[:2], "big")
-    covered: dict[str, int] = orjson.loads(value[2 : 2 + size])
-    return covered, value[2 + size :]
 
 
 def stored_counts(counts: Counts) -> dict[PartitionCount, int]:

@@ -18,6 +18,7 @@ from stream.app.clock import wall_us
 from stream.app.factory import WorkerApp, create_app
 from stream.app.faust_private import UntestedVersion, check_versions
 from stream.app.processor import Policy
+from stream.app.retry_log import RETRIES
 from stream.app.runtime import Runtime
 from stream.app.sink import KafkaSink
 from stream.app.store import table_store
@@ -35,9 +36,12 @@ def policy_for(settings: Settings) -> Policy:
     """How the worker treats time and doubtful input, from its settings."""
     return Policy(
         clock=settings.clock,
-        future_tolerance_us=int(settings.future_tolerance.total_seconds() * 1_000_000),
+        future_tolerance_us=settings.future_tolerance_us(),
         max_message_bytes=settings.max_message_bytes,
         rekey_mismatched=settings.key_mismatch == "repartition",
+        limits=settings.limits(),
+        max_state_bytes=settings.max_state_bytes,
+        stop_on_processing_error=settings.on_processing_error == "stop",
     )
 
 
@@ -47,14 +51,22 @@ def build(
     """The worker's app and runtime on the real ports, not started."""
     wapp = create_app(settings)
     horizon_us = int(settings.dedupe_horizon.total_seconds() * 1_000_000)
-    engine = Engine(rules, horizon_us=horizon_us)
+    engine = Engine(rules, horizon_us=horizon_us, limits=settings.limits())
     store = table_store(wapp.table)
     source = f"urn:segstream:{settings.app_id}"
     runtime = Runtime(
         engine,
         policy_for(settings),
         store=store,
-        sink=KafkaSink(wapp.app, wapp.table, store, wapp.topics, source=source, clock=wall_us),
+        sink=KafkaSink(
+            wapp.app,
+            wapp.table,
+            store,
+            wapp.topics,
+            source=source,
+            clock=wall_us,
+            dead_letter_bytes=settings.max_dead_letter_bytes,
+        ),
         clock=wall_us,
         metrics=Counters(),
         fail=stop_now,
@@ -109,7 +121,18 @@ def faust_worker(app: faust.App, loglevel: str) -> faust.Worker:
     At `warning` or above Faust hangs a spinner on the root logger and sets the root level to
     DEBUG, so every `log.debug` in aiokafka and Faust (one per message sent) builds a log
     record, a sizeable share of the worker's CPU (measured: docs/worker.md, Faust pitfalls).
+    Every root handler gets the `retry_log` filter once Faust has set them up.
     """
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    worker = _Worker(app, loglevel=loglevel, quiet=True)
     worker.spinner = None
     return worker
+
+
+class _Worker(faust.Worker):
+    """Faust's worker, with the Kafka clients' retried errors folded (`retry_log`)."""
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        super().on_setup_root_logger(logger, level)
+        for handler in logger.handlers:
+            if RETRIES not in handler.filters:
+                handler.addFilter(RETRIES)

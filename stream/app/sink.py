@@ -17,6 +17,7 @@ from aiokafka.structs import TopicPartition
 
 from stream.app import faust_private
 from stream.app.batches import send_batched
+from stream.app.codecs import MAX_DEAD_LETTER_BYTES
 from stream.app.outputs import Message, changelog, outputs
 from stream.app.ports import Clock, PartitionBatch, PartitionStore, Writes
 from stream.app.processor import Effects
@@ -36,6 +37,7 @@ class KafkaSink:
         *,
         source: str,
         clock: Clock,
+        dead_letter_bytes: int = MAX_DEAD_LETTER_BYTES,
     ) -> None:
         self._app = app
         self._table = table
@@ -43,6 +45,7 @@ class KafkaSink:
         self._topics = topics
         self._source = source
         self._clock = clock  # stamps dead letters
+        self._dead_letter_bytes = dead_letter_bytes
 
     async def commit(self, batches: Sequence[PartitionBatch]) -> None:
         """Make batches read from several partitions durable: all their outputs, then all
@@ -71,7 +74,7 @@ class KafkaSink:
             self._persisted(partition, results, on_commit=transact)
 
     def _outputs(self, effects: Effects) -> list[Message]:
-        return outputs(effects, self._topics, self._source, self._clock())
+        return outputs(effects, self._topics, self._source, self._clock(), self._dead_letter_bytes)
 
     def _changelog(self, partition: int, writes: Writes) -> list[Message]:
         return changelog(self._topics.changelog, partition, writes)

@@ -99,11 +99,15 @@ def _validate(data: str) -> dict[str, Any]:
 def _replay(data: str, rules: str) -> dict[str, Any]:
     from stream.cli.replay import gc_friendly
     from stream.core.evaluation.engine import Engine
+    from stream.core.evaluation.state_limit import StateLimit
     from stream.core.language.loader import load_file
     from stream.core.replay import Replayer, replay_lines
+    from stream.settings import Settings
 
     ruleset = load_file(rules)
-    replayer = Replayer(Engine(ruleset))
+    engine = Engine(ruleset)
+    # The state limit as `segstream replay` keeps it: its cost is part of replay's.
+    replayer = Replayer(engine, limit=StateLimit(engine, Settings().max_state_bytes))
     changes = 0
     with open(data, "rb") as source:
         start = time.process_time()

@@ -34,7 +34,7 @@ def click_type(kind: Kind[Any]) -> click.ParamType:
     if kind.choices:
         return click.Choice(kind.choices)
     if kind.minimum is not None:
-        return click.IntRange(min=kind.minimum)
+        return click.IntRange(min=kind.minimum, max=kind.maximum)
     return SettingType(kind)
 
 

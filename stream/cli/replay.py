@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import gc
 import sys
+import time
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from datetime import timedelta
+from typing import Any, TypeVar
 
 import click
 
+from stream.cli.options import setting_option, settings_from
 from stream.core import changes
 from stream.core.language.ast import RuleSet
 from stream.core.language.loader import load_file
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
 from stream.errors import DefinitionError, InvalidInput
+from stream.settings import Settings
 
 EXIT_FAILURE = 1
 EXIT_RULES = 2
 FREEZE_EVERY = 4096  # input lines between two moves of live objects out of the GC's sight
 GC_THRESHOLDS = (10_000, 50, 1000)  # fewer, larger young collections while replaying
+
+_MICROSECOND = timedelta(microseconds=1)
 
 Line = TypeVar("Line")
 
@@ -83,12 +89,19 @@ class _Position:
     help="JSON-lines events file, or - for standard input.",
 )
 @click.option("--until", default=None, help="Advance time to this RFC 3339 instant at the end.")
-def replay(rules_path: str, events_path: str, until: str | None) -> None:
+@setting_option("future_tolerance")
+@setting_option("max_message_bytes")
+@setting_option("max_state_bytes")
+def replay(rules_path: str, events_path: str, until: str | None, **options: Any) -> None:
     """Replay events in file order with event time; print every change as one JSON line.
 
-    Exit status: 0 when it ran (even with skipped lines), 2 when the rules do not load,
-    1 on any other failure.
+    Lines the worker would dead-letter are reported on standard error and skipped: invalid
+    input, input past the limits (the SEGSTREAM_MAX_* settings), a timestamp further than
+    the tolerance after the wall clock, or an event that would take its contact's state past
+    the state limit. Exit status: 0 when it ran (even with skipped lines), 2 when the rules
+    do not load, 1 on any other failure.
     """
+    settings = settings_from(**options)
     try:
         rules = load_file(rules_path)
     except DefinitionError as error:
@@ -103,10 +116,10 @@ def replay(rules_path: str, events_path: str, until: str | None) -> None:
     position = _Position()
     try:
         if events_path == "-":
-            _run(rules, position.track(sys.stdin.buffer), until_us)
+            _run(rules, settings, position.track(sys.stdin.buffer), until_us)
         else:
             with open(events_path, "rb") as source:
-                _run(rules, position.track(source), until_us)
+                _run(rules, settings, position.track(source), until_us)
     except OSError as error:
         click.echo(f"replay failed: {error}", err=True)
         sys.exit(EXIT_FAILURE)
@@ -119,10 +132,22 @@ def replay(rules_path: str, events_path: str, until: str | None) -> None:
         sys.exit(EXIT_FAILURE)
 
 
-def _run(rules: RuleSet, source: Iterable[bytes], until_us: int | None) -> None:
+def _run(rules: RuleSet, settings: Settings, source: Iterable[bytes], until_us: int | None) -> None:
     out = sys.stdout.buffer
     encode = changes.encode
-    for change in replay_lines(rules, gc_friendly(source), until_us, on_invalid=_report):
+    found = replay_lines(
+        rules,
+        gc_friendly(source),
+        until_us,
+        horizon_us=settings.dedupe_horizon // _MICROSECOND,
+        on_invalid=_report,
+        limits=settings.limits(),
+        max_bytes=settings.max_message_bytes,
+        max_state_bytes=settings.max_state_bytes,
+        wall_us=time.time_ns() // 1000,  # for the future check alone, as the worker reads it
+        future_tolerance_us=settings.future_tolerance_us(),
+    )
+    for change in found:
         out.write(encode(change) + b"\n")
     out.flush()
 

@@ -33,6 +33,8 @@ EXIT_RULES = 2
 @setting_option("app_id")
 @setting_option("key_mismatch")
 @setting_option("batch_size")
+@setting_option("on_processing_error")
+@setting_option("max_state_bytes")
 @setting_option("standby_replicas")
 @setting_option("web_port")
 @setting_option("status_file", type=click.Path(dir_okay=False, path_type=Path))

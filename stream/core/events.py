@@ -89,6 +89,14 @@ def parse_event(
     return event
 
 
+def check_size(line: bytes | str, max_bytes: int) -> None:
+    """Raise InvalidInput (TOO_LARGE) if a line, less its line break, passes `max_bytes`."""
+    data = line.encode() if isinstance(line, str) else line
+    size = len(data.removesuffix(b"\n").removesuffix(b"\r"))
+    if size > max_bytes:
+        raise InvalidInput(TOO_LARGE, f"message is {size} bytes, the limit is {max_bytes}")
+
+
 def check_key(key: bytes | None, event: Event) -> None:
     """Raise InvalidInput (KEY_MISMATCH) unless the message key is the event's contact id."""
     if key != event.contact_id.encode():

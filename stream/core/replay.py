@@ -1,7 +1,10 @@
 """Replay: the streaming logic over a file of events, with event time as the clock.
 
 `now` is the largest timestamp seen so far. Before each event, every contact's deadlines up to
-the new `now` fire in (instant, contact id) order; then the event is applied.
+the new `now` fire in (instant, contact id) order; then the event is applied. A line the worker
+would dead-letter is reported and skipped, and changes nothing (not the clock): invalid input,
+a timestamp too far past the wall clock (`check_future`), or an event that would take its
+contact's state past the state limit (`state_limit`).
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from typing import Any
 from stream.core.changes import Change
 from stream.core.evaluation.engine import DEFAULT_HORIZON, Engine
 from stream.core.evaluation.state import ContactState
+from stream.core.evaluation.state_limit import StateLimit
 from stream.core.evaluation.timers import Timers
-from stream.core.events import Event, decode_event, event_from_object
+from stream.core.events import Event, check_future, check_size, decode_event, event_from_object
 from stream.core.language.ast import RuleSet
+from stream.core.limits import DEFAULT_LIMITS, Limits
 from stream.errors import InvalidInput
 
 InvalidHandler = Callable[[int, InvalidInput], None]
@@ -46,15 +51,21 @@ class Replayer:
     states: dict[str, ContactState] = field(default_factory=dict)
     counts: Counts = field(default_factory=Counts)
     timers: Timers = field(default_factory=Timers)
+    limit: StateLimit | None = None  # None: states may grow without bound
 
     def feed(self, event: Event) -> list[Change]:
-        """Apply one valid event; returns the change messages in the order produced."""
+        """Apply one valid event; returns the change messages in the order produced.
+
+        Raises InvalidInput (`state_limit`) for an event `limit` rejects; it changes nothing.
+        """
         engine = self.engine
         state = self.states.get(event.contact_id)
         at = engine.accept(state, event, event.ts if self.now is None else self.now)
         if at is None:
             self.counts.duplicate += 1
             return []
+        if self.limit is not None:
+            self.limit.admit(state, event, at)
         due = self.timers.next_at()
         if due is not None and due <= at:
             changes = self.advance(at)
@@ -96,20 +107,40 @@ def replay_lines(
     horizon_us: int = DEFAULT_HORIZON,
     on_invalid: InvalidHandler | None = None,
     replayer: Replayer | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    max_bytes: int | None = None,
+    max_state_bytes: int | None = None,
+    wall_us: int | None = None,
+    future_tolerance_us: int | None = None,
 ) -> Iterator[Change]:
-    """Replay JSON lines; invalid lines go to `on_invalid(line_number, error)` and are skipped."""
-    replayer = replayer or Replayer(Engine(rules, horizon_us=horizon_us))
+    """Replay JSON lines; invalid lines go to `on_invalid(line_number, error)` and are skipped.
+
+    The worker's checks, given the same settings: `max_bytes` and `limits` on each line (its
+    line break aside), `max_state_bytes` on each contact's state, and with `wall_us` (the
+    wall clock, read once by the caller) a timestamp more than `future_tolerance_us` after
+    it is invalid.
+    """
+    if replayer is None:
+        engine = Engine(rules, horizon_us=horizon_us, limits=limits)
+        limit = None if max_state_bytes is None else StateLimit(engine, max_state_bytes)
+        replayer = Replayer(engine, limit=limit)
+    tolerance = None if wall_us is None else future_tolerance_us
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            event = decode_event(line)
+            if max_bytes is not None and len(line) > max_bytes:
+                check_size(line, max_bytes)
+            event = decode_event(line, limits)
+            if tolerance is not None and wall_us is not None:
+                check_future(event.ts, wall_us, tolerance)
+            changes = replayer.feed(event)
         except InvalidInput as error:
             replayer.counts.invalid += 1
             if on_invalid is not None:
                 on_invalid(number, error)
             continue
-        yield from replayer.feed(event)
+        yield from changes
     if until_us is not None:
         yield from replayer.advance(until_us)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from stream.app.batches import RecordTooLarge
+from stream.app.codecs import MAX_DEAD_LETTER_BYTES
 from stream.app.outputs import Message, changelog, outputs
 from stream.app.ports import Clock, PartitionBatch, PartitionStore, Writes
 from stream.app.topics import TopicNames
@@ -69,12 +70,14 @@ class RecordingSink:
         source: str,
         clock: Clock,
         max_record_bytes: int = MAX_RECORD_BYTES,
+        dead_letter_bytes: int = MAX_DEAD_LETTER_BYTES,
     ) -> None:
         self.store = store
         self.topics = topics
         self.source = source
         self.clock = clock
         self.max_record_bytes = max_record_bytes
+        self.dead_letter_bytes = dead_letter_bytes
         self.refuse: Exception | None = None
         self.published: list[Message] = []  # outputs, in the order they were acknowledged
         self.changelog: list[Message] = []  # table writes, as changelog records
@@ -83,8 +86,11 @@ class RecordingSink:
         """Publish every batch's outputs, then its writes, then apply them to the store."""
         if self.refuse is not None:
             raise self.refuse
+        at = self.clock()
         sent = [
-            m for _, e, _ in batches for m in outputs(e, self.topics, self.source, self.clock())
+            m
+            for _, e, _ in batches
+            for m in outputs(e, self.topics, self.source, at, self.dead_letter_bytes)
         ]
         self._publish(self.published, sent)
         written = [m for p, _, w in batches for m in changelog(self.topics.changelog, p, w)]

@@ -12,13 +12,51 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from stream.core.language.ast import RuleSet
+from stream.core.language.loader import load_dict, load_file
 from stream.core.limits import DEFAULT_LIMITS
+from tests.support import EXAMPLE_RULES
 
 LIMITS = DEFAULT_LIMITS
 TYPES = ("page_view", "purchase", "content_download", "identify", "login", "demo_request")
 TRAIT_KEYS = ("title", "job_title", "email", "company", "newsletter", "seniority", "abm_tier")
 PROPERTY_KEYS = ("amount", "content_id", "path", "content_type", "topic")
 CONTACTS = ("c1", "c2", "c3")
+
+# Every kind of state a hostile value could land in: distinct values, sums and averages
+# (windowed and all-time), extremes, scores, and a catastrophic pattern on a trait.
+HOSTILE_DOC = {
+    "version": 1,
+    "scores": [
+        {
+            "id": "points",
+            "rules": [
+                {"event": "purchase", "where": {"amount": {"gte": 0}}, "points": 1e100},
+                {"event": "page_view", "points": -1e100},
+            ],
+        }
+    ],
+    "segments": [
+        {"id": "titled", "when": {"trait": "title", "matches": "(a+)+$"}},
+        {"id": "company", "when": {"trait": "company.name", "exists": True}},
+        {"id": "distinct_all", "when": {"event": "content_download",
+                                        "distinct": {"property": "content_id", "gte": 2}}},
+        {"id": "distinct_week", "when": {"event": "content_download", "within": "7d",
+                                         "distinct": {"property": "content_id", "gte": 2}}},
+        {"id": "spend_all", "when": {"event": "purchase",
+                                     "sum": {"property": "amount", "gte": 100}}},
+        {"id": "spend_day", "when": {"event": "purchase", "within": "1d",
+                                     "avg": {"property": "amount", "gte": 100}}},
+        {"id": "extreme", "when": {"event": "purchase", "within": "1d",
+                                   "max": {"property": "amount", "gte": 1e99}}},
+        {"id": "scored", "when": {"score": "points", "gte": 1}},
+        {"id": "pathy", "when": {"event": "page_view", "where": {"path": {"matches": "^/p"}}}},
+    ],
+}  # fmt: skip
+RULE_SETS: dict[str, RuleSet] = {
+    "example": load_file(EXAMPLE_RULES),
+    "hostile": load_dict(HOSTILE_DOC),
+}
 
 # Timestamps: most valid and close together, so that windows and deadlines fire.
 _VALID_STAMPS = st.sampled_from(
@@ -61,7 +99,8 @@ def _mostly(good: st.SearchStrategy[Any], bad: st.SearchStrategy[Any]) -> st.Sea
 
 
 def _long_text(limit: int) -> st.SearchStrategy[str]:
-    """Text at, just past and far past a length limit, and hostile regex bait."""
+    """Text at, just past and far past a length limit, hostile regex bait, and long values
+    that differ (distinct values that fill a contact's state)."""
     return st.sampled_from(
         [
             "x" * limit,
@@ -70,7 +109,7 @@ def _long_text(limit: int) -> st.SearchStrategy[str]:
             "a" * 28 + "!",
             "a" * (LIMITS.match_chars - 1) + "!",
         ]
-    )
+    ) | st.integers(0, 99).map(lambda n: f"{n:02d}" + "y" * (limit - 2))
 
 
 SCALARS: st.SearchStrategy[Any] = st.one_of(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -132,8 +133,13 @@ DEAD = {
     "source": SOURCE,
     "original": base64.b64encode(b"nope").decode(),
     "original_text": "nope",
+    "original_bytes": 4,
+    "original_sha256": hashlib.sha256(b"nope").hexdigest(),
+    "truncated": False,
     "at": "2026-11-20T10:00:00Z",
 }
+TOMBSTONE = {**DEAD, "reason": "tombstone", "original": None, "original_text": None,
+             "original_bytes": 0, "original_sha256": None}  # fmt: skip
 
 
 def without(message: dict[str, Any], key: str) -> dict[str, Any]:
@@ -199,6 +205,15 @@ MESSAGES: list[tuple[str, str, dict[str, Any], bool]] = [
     ("source without offset", DEAD_LETTER, {**DEAD, "source": without(SOURCE, "offset")}, False),
     ("extra field", DEAD_LETTER, {**DEAD, "key": "c-42"}, False),
     ("at without zone", DEAD_LETTER, {**DEAD, "at": "2026-11-20T10:00:00"}, False),
+    ("tombstone", DEAD_LETTER, TOMBSTONE, True),
+    ("truncated", DEAD_LETTER, {**DEAD, "original": "bm9w", "original_text": "nop",
+                                "truncated": True}, True),
+    ("no original_bytes", DEAD_LETTER, without(DEAD, "original_bytes"), False),
+    ("no sha256", DEAD_LETTER, without(DEAD, "original_sha256"), False),
+    ("sha256 upper case", DEAD_LETTER,
+     {**DEAD, "original_sha256": DEAD["original_sha256"].upper()}, False),
+    ("no truncated", DEAD_LETTER, without(DEAD, "truncated"), False),
+    ("negative length", DEAD_LETTER, {**DEAD, "original_bytes": -1}, False),
 ]  # fmt: skip
 
 

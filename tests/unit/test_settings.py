@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from stream.core.limits import DEFAULT_LIMITS
 from stream.setting_kinds import parse_bool, parse_timedelta, render_timedelta
 from stream.settings import (
     Settings,
@@ -100,6 +101,12 @@ def test_settings_are_frozen() -> None:
         ("SEGSTREAM_DEDUPE_HORIZON", "a day", "invalid duration"),
         ("SEGSTREAM_BATCH_WAIT", "36526d", "longer than 100 years"),
         ("SEGSTREAM_STANDBY_REPLICAS", "-1", "must not be negative"),
+        ("SEGSTREAM_MAX_DEPTH", "65", "at most 64"),
+        ("SEGSTREAM_MAX_NUMBER", "inf", r"at most 1e\+289"),
+        ("SEGSTREAM_MAX_NUMBER", "0", "above 0"),
+        ("SEGSTREAM_LATEST_TIMESTAMP", "3000-01-01", "RFC 3339"),
+        ("SEGSTREAM_ON_PROCESSING_ERROR", "ignore", "not one of dead-letter, stop"),
+        ("SEGSTREAM_MAX_DEAD_LETTER_BYTES", "1000", "at least 16384"),
     ],
 )
 def test_malformed_values_name_the_variable(env: str, value: str, message: str) -> None:
@@ -198,3 +205,25 @@ def test_readme_table_is_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     ]
     table = "\n".join(f"| `{env}` | {default} | {doc} |" for env, default, doc in expected)
     assert _readme_rows() == expected, f"make the README's settings table:\n{table}"
+
+
+def test_the_limits_are_settings() -> None:
+    env = {
+        "SEGSTREAM_MAX_EVENT_ID_CHARS": "64",
+        "SEGSTREAM_MAX_DEPTH": "8",
+        "SEGSTREAM_MAX_NUMBER": "1e12",
+        "SEGSTREAM_EARLIEST_TIMESTAMP": "2000-01-01T00:00:00Z",
+        "SEGSTREAM_LATEST_TIMESTAMP": "2100-01-01T01:00:00+01:00",
+        "SEGSTREAM_MAX_MATCH_CHARS": "100",
+    }
+    limits = Settings.from_env(env).limits()
+    assert (limits.event_id_chars, limits.depth, limits.number_magnitude) == (64, 8, 1e12)
+    assert limits.earliest_us == 946_684_800_000_000
+    assert limits.latest_us == 4_102_444_800_000_000
+    assert limits.match_chars == 100 and limits.text_chars == 4096
+    assert Settings.from_env({}).limits() == DEFAULT_LIMITS
+
+
+def test_the_timestamp_range_must_not_be_empty() -> None:
+    with pytest.raises(ValueError, match="EARLIEST_TIMESTAMP must be before"):
+        Settings.from_env({"SEGSTREAM_EARLIEST_TIMESTAMP": "3000-01-01T00:00:00Z"})

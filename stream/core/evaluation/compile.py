@@ -22,6 +22,7 @@ from stream.core.evaluation.values import (
     resolve,
 )
 from stream.core.language import ast
+from stream.core.limits import DEFAULT_LIMITS, Limits
 
 Evaluator = Callable[[ContactState, int], bool]
 LIFECYCLE = ""  # the lifecycle node's key in the dependency order
@@ -70,7 +71,8 @@ class Plan:
 class _Builder:
     """Walks conditions, registering feeds and recording what each node reads."""
 
-    def __init__(self, rules: ast.RuleSet) -> None:
+    def __init__(self, rules: ast.RuleSet, limits: Limits) -> None:
+        self.limits = limits
         self.feeds: list[Feed] = []
         self.feed_index: dict[str, int] = {}
         self.time_leaves: list[TimeLeaf] = []
@@ -108,7 +110,7 @@ class _Builder:
             return lambda st, now: not inner(st, now)
         if isinstance(cond, ast.Trait):
             self.traits.add(cond.path[0])
-            path, test = cond.path, compile_test(cond.predicate)
+            path, test = cond.path, compile_test(cond.predicate, self.limits)
             if len(path) == 1:  # top-level traits are never null: null removes them
                 key = path[0]
                 return lambda st, now: test(st.traits.get(key, MISSING))
@@ -131,7 +133,7 @@ class _Builder:
     def behaviour(self, cond: ast.Behaviour) -> Evaluator:
         agg = cond.aggregate
         key = feed_key("b", cond.types, cond.where, cond.within, agg.kind, agg.property)
-        extractor = behaviour_extractor(cond.where, agg.kind, agg.property)
+        extractor = behaviour_extractor(cond.where, agg.kind, agg.property, self.limits)
         feed = self.feed(key, agg.kind, cond.within, dict.fromkeys(cond.types, extractor))
         if agg.kind == "count":
             operand = agg.predicate.operand
@@ -142,7 +144,7 @@ class _Builder:
     def score(self, cond: ast.ScoreTest) -> Evaluator:
         score = self.scores[cond.score]
         types = sorted({t for rule in score.rules for t in rule.types})
-        extractors = {t: score_extractor(score.rules, t) for t in types}
+        extractors = {t: score_extractor(score.rules, t, self.limits) for t in types}
         feed = self.feed(feed_key("s", score), "sum", score.within, extractors)
         return self.leaf(feed, compile_numeric_test(cond.predicate), cond.predicate.op)
 
@@ -242,9 +244,9 @@ class _Draft:
     refs: set[str]
 
 
-def compile_rules(rules: ast.RuleSet) -> Plan:
-    """Compile a loaded (already validated) rule set."""
-    builder = _Builder(rules)
+def compile_rules(rules: ast.RuleSet, limits: Limits = DEFAULT_LIMITS) -> Plan:
+    """Compile a loaded (already validated) rule set; `limits.match_chars` bounds `matches`."""
+    builder = _Builder(rules, limits)
     drafts: dict[str, _Draft] = {}
     for segment in rules.segments:
         builder.start_node()

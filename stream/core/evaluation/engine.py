@@ -22,6 +22,7 @@ from stream.core.evaluation.state import ContactState
 from stream.core.evaluation.state_codec import decode_state, encode_state
 from stream.core.events import IDENTIFY, Event
 from stream.core.language import ast
+from stream.core.limits import DEFAULT_LIMITS, Limits
 from stream.core.timefmt import format_ts
 
 HOUR = 3_600_000_000
@@ -41,8 +42,14 @@ def held_out(segment: str, contact_id: str, share: float) -> bool:
 class Engine:
     """Evaluates one rule set for any number of contacts."""
 
-    def __init__(self, rules: ast.RuleSet, *, horizon_us: int = DEFAULT_HORIZON) -> None:
-        self.plan: Plan = compile_rules(rules)
+    def __init__(
+        self,
+        rules: ast.RuleSet,
+        *,
+        horizon_us: int = DEFAULT_HORIZON,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self.plan: Plan = compile_rules(rules, limits)
         self.rules_version = rules.version_hash
         self.horizon_us = horizon_us
         self._empty_feeds = [spec.empty() for spec in self.plan.feeds]

@@ -23,15 +23,20 @@ from stream.core.evaluation.values import (
     resolve,
 )
 from stream.core.language.ast import Path, PropertyFilter, ScoreRule
+from stream.core.limits import DEFAULT_LIMITS, Limits
 
 SKIP: Any = MISSING  # what an extractor returns for an event that does not count
 
 Extractor = Callable[[dict[str, Any]], Any]
 
 
-def compile_filters(where: tuple[PropertyFilter, ...]) -> Callable[[dict[str, Any]], bool]:
+def compile_filters(
+    where: tuple[PropertyFilter, ...], limits: Limits = DEFAULT_LIMITS
+) -> Callable[[dict[str, Any]], bool]:
     """All `where` filters as one test of an event's properties."""
-    tests: list[tuple[Path, ValueTest]] = [(f.path, compile_test(f.predicate)) for f in where]
+    tests: list[tuple[Path, ValueTest]] = [
+        (f.path, compile_test(f.predicate, limits)) for f in where
+    ]
     if not tests:
         return lambda props: True
     if len(tests) == 1 and len(tests[0][0]) == 1:
@@ -46,10 +51,13 @@ def compile_filters(where: tuple[PropertyFilter, ...]) -> Callable[[dict[str, An
 
 
 def behaviour_extractor(
-    where: tuple[PropertyFilter, ...], kind: str, prop: Path | None
+    where: tuple[PropertyFilter, ...],
+    kind: str,
+    prop: Path | None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Extractor:
     """What a behaviour feed records for an event's properties, or SKIP."""
-    passes = compile_filters(where)
+    passes = compile_filters(where, limits)
     if kind == "count":
         return lambda props: None if passes(props) else SKIP
     assert prop is not None
@@ -72,9 +80,13 @@ def behaviour_extractor(
     return numeric_value
 
 
-def score_extractor(rules: tuple[ScoreRule, ...], event_type: str) -> Extractor:
+def score_extractor(
+    rules: tuple[ScoreRule, ...], event_type: str, limits: Limits = DEFAULT_LIMITS
+) -> Extractor:
     """Points of the first rule an event of `event_type` matches, or SKIP."""
-    candidates = [(compile_filters(r.where), r.points) for r in rules if event_type in r.types]
+    candidates = [
+        (compile_filters(r.where, limits), r.points) for r in rules if event_type in r.types
+    ]
 
     def points(props: dict[str, Any]) -> Any:
         for passes, value in candidates:

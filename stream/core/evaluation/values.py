@@ -260,6 +260,11 @@ def _contains(value: Any, operand: Any) -> bool:
     return False
 
 
+# orjson reads and writes ints from -2**63 to 2**64 - 1; beyond, numbers are floats.
+_INT_LOW = -(2.0**63)
+_INT_HIGH = 2.0**64
+
+
 def distinct_key(value: Any) -> str:
     """A string key under which type-aware-equal values coincide (1 and 1.0, not 1 and True)."""
     if type(value) is int:
@@ -274,8 +279,12 @@ def distinct_key(value: Any) -> str:
 
 
 def _integral(value: Any) -> Any:
-    """Whole floats as ints, also inside lists and objects, so 1.0 and 1 serialise alike."""
-    if type(value) is float and value.is_integer():
+    """Whole floats as ints, also inside lists and objects, so 1.0 and 1 serialise alike.
+
+    Only within the 64-bit range orjson writes ints in (and the only ints JSON input holds):
+    `[1e30]` stays a float rather than become an int that cannot be serialised.
+    """
+    if type(value) is float and value.is_integer() and _INT_LOW <= value < _INT_HIGH:
         return int(value)
     if isinstance(value, list):
         return [_integral(v) for v in value]
