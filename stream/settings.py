@@ -179,6 +179,24 @@ class Settings:
         OPTIONAL_PATH,
         default=None,
     )
+    progress_interval: timedelta = setting(
+        "SEGSTREAM_PROGRESS_INTERVAL",
+        "How often the worker prints its rates, lag and pending deadlines; 0 turns it off.",
+        DURATION,
+        default=timedelta(seconds=10),
+    )
+    connect_timeout: timedelta = setting(
+        "SEGSTREAM_CONNECT_TIMEOUT",
+        "Longest a command waits at start for the broker to answer; then it exits with 3.",
+        DURATION,
+        default=timedelta(seconds=30),
+    )
+    loglevel: str = setting(
+        "SEGSTREAM_LOGLEVEL",
+        "How much to log; debug adds Faust's and Kafka's own lines and tracebacks.",
+        one_of("debug", "info", "warning", "error"),
+        default="info",
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

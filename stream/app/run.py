@@ -1,4 +1,5 @@
-"""Start a worker in this process: build the app, wire the agent, run until a signal."""
+"""Start a worker in this process: check the broker, build the app, wire the agent and the
+progress lines, run until a signal."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import faust
 
+from stream import logs
 from stream.app.admin import ensure_topics
 from stream.app.agent import install, stop_now
 from stream.app.assignment import Assignment
@@ -18,6 +20,7 @@ from stream.app.clock import wall_us
 from stream.app.factory import WorkerApp, create_app
 from stream.app.faust_private import UntestedVersion, check_versions
 from stream.app.processor import Policy
+from stream.app.progress import FaustSource, Progress, start_line
 from stream.app.runtime import Runtime
 from stream.app.sink import KafkaSink
 from stream.app.store import table_store
@@ -25,7 +28,10 @@ from stream.app.topics import OutputTopics
 from stream.core.evaluation.engine import Engine
 from stream.core.language.ast import RuleSet
 from stream.ops.metrics import Counters
+from stream.ops.probe import require_broker
 from stream.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Objects allocated between two young-generation collections (CPython's default: 700).
 YOUNG_GC_THRESHOLD = 50_000
@@ -50,6 +56,12 @@ def build(
     engine = Engine(rules, horizon_us=horizon_us)
     store = table_store(wapp.table)
     source = f"urn:segstream:{settings.app_id}"
+    assignment = Assignment(wapp.app, wapp.topics.events)
+    progress = Progress(
+        FaustSource(wapp.app, assignment),
+        topics=(wapp.topics.events, wapp.topics.repartition),
+        every_s=settings.progress_interval.total_seconds(),
+    )
     runtime = Runtime(
         engine,
         policy_for(settings),
@@ -58,22 +70,30 @@ def build(
         clock=wall_us,
         metrics=Counters(),
         fail=stop_now,
-        assignment=Assignment(wapp.app, wapp.topics.events),
+        assignment=assignment,
         outputs=OutputTopics(wapp.outputs),
         status_path=status_path,
+        progress=progress,
     )
     install(wapp, runtime, settings.batch_size, settings.batch_wait.total_seconds())
     return wapp, runtime
 
 
-def run_worker(
-    settings: Settings, rules: RuleSet, *, status_path: Path | None = None, loglevel: str = "info"
-) -> None:
-    """Run the worker until SIGINT or SIGTERM (Faust's worker handles both gracefully)."""
+def run_worker(settings: Settings, rules: RuleSet, *, status_path: Path | None = None) -> None:
+    """Run the worker until SIGINT or SIGTERM (Faust's worker handles both gracefully).
+
+    Raises `Unreachable` when the broker does not answer within the connect timeout, before
+    anything else connects: a refused connection makes aiokafka log an error and Faust a
+    traceback, and a broker that accepts connections but does not answer holds aiokafka for
+    its 40 s request timeout.
+    """
+    logs.configure(settings.loglevel)
     try:
         check_versions()
     except UntestedVersion as error:
         sys.exit(f"error: {error}")
+    require_broker(settings.bootstrap_servers(), settings.connect_timeout.total_seconds())
+    log.info(start_line(settings, rules))
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     wapp, _ = build(settings, rules, status_path=status_path)
     if settings.exactly_once:
@@ -85,9 +105,8 @@ def run_worker(
     topics = wapp.topics
     names = [topics.events, topics.repartition, topics.changes, topics.dead_letters]
     asyncio.run(ensure_topics(settings.bootstrap_servers(), names, settings.partitions))
-    logging.getLogger("stream").setLevel(loglevel.upper())
     tune_gc()
-    faust_worker(wapp.app, loglevel).execute_from_commandline()
+    faust_worker(wapp.app, settings.loglevel).execute_from_commandline()
 
 
 def tune_gc() -> None:
@@ -104,12 +123,16 @@ def tune_gc() -> None:
 
 
 def faust_worker(app: faust.App, loglevel: str) -> faust.Worker:
-    """Faust's worker for `app`, without its terminal spinner.
+    """Faust's worker for `app`, logging as `stream.logs` says, without its terminal spinner.
 
-    At `warning` or above Faust hangs a spinner on the root logger and sets the root level to
-    DEBUG, so every `log.debug` in aiokafka and Faust (one per message sent) builds a log
-    record, a sizeable share of the worker's CPU (measured: docs/worker.md, Faust pitfalls).
+    Faust's own logging set-up is off: it would show its start-up and rebalance chatter at
+    `info` (about a hundred lines), and at `warning` or above it hangs a spinner on the root
+    logger and sets the root level to DEBUG, so every `log.debug` in aiokafka and Faust (one
+    per message sent) builds a log record, a sizeable share of the worker's CPU (measured:
+    docs/worker.md, Faust pitfalls).
     """
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    logs.configure(loglevel)
+    quiet = loglevel != "debug"
+    worker = faust.Worker(app, loglevel=loglevel, quiet=quiet, override_logging=False)
     worker.spinner = None
     return worker

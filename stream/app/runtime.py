@@ -19,6 +19,7 @@ from stream.app.flush import Flusher, OnDurable
 from stream.app.partitions import Partitions
 from stream.app.ports import ChangeSink, Clock, Metrics, PartitionBatch, PartitionStore
 from stream.app.processor import Effects, Partition, Policy, Record
+from stream.app.progress import Progress
 from stream.app.status_report import StatusReport
 from stream.app.topics import OutputTopics
 from stream.core.evaluation.engine import Engine
@@ -42,6 +43,7 @@ class Runtime:
         assignment: Assignment,
         outputs: OutputTopics,
         status_path: Path | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.policy = policy
         self.clock = clock
@@ -51,7 +53,7 @@ class Runtime:
         self.outputs = outputs
         self.partitions = Partitions(engine, store, policy)
         self.flusher = Flusher(sink, metrics, fail)
-        self.report = StatusReport(status_path, self.partitions, metrics, clock)
+        self.report = StatusReport(status_path, self.partitions, metrics, clock, progress)
         self.lock = asyncio.Lock()
 
     async def process(self, events: Sequence[Any], on_durable: OnDurable) -> None:
@@ -83,6 +85,7 @@ class Runtime:
                 done.append((part, effects))
             # The writes are taken now, before the next batch changes any cached state.
             batches: list[PartitionBatch] = [(p.partition, e, p.take_writes()) for p, e in done]
+            self.report.took(events, batches)
             await self.flusher.start(batches, on_durable)
             self.metrics.add("events_in", len(events))
         self.report.maybe_write()
