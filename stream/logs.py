@@ -11,6 +11,10 @@ from stream.settings import declared_setting
 # The level in brackets is what the tests' health check looks for ("[ERROR]").
 FORMAT = "%(asctime)s [%(levelname)s] %(message)s"
 
+# mode names a service's logger after the module of its class, so Faust's own start-up and
+# shutdown chatter comes from the Faust classes subclassed there under a `stream` name.
+FAUST_SUBCLASSES = "stream.app.faust_private"
+
 _configured: str | None = None
 
 
@@ -34,8 +38,10 @@ def configure(level: str) -> None:
     handler.setFormatter(IsoFormatter(FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(number if level == "debug" else max(number, logging.WARNING))
+    libraries = number if level == "debug" else max(number, logging.WARNING)
+    root.setLevel(libraries)
     logging.getLogger("stream").setLevel(number)
+    logging.getLogger(FAUST_SUBCLASSES).setLevel(libraries)
 
 
 def debugging() -> bool:

@@ -1,37 +1,43 @@
-"""The worker's lines for an operator: what it runs, its partitions, its recovery and progress.
+"""What the worker's lines for an operator report, gathered from the runtime and from Faust.
 
-`Progress` is fed by the runtime (every batch it applies, `took`) and by the status heartbeat
-(`tick`, twice a second and after every batch); it asks Faust (`Source`) only for the
-assignment, the table recovery and the input highwaters. Every line is formatted here.
+`Progress` is fed by the runtime (every batch it applies, `took`) and by `Heartbeat` (`tick`,
+twice a second); it asks Faust (`Source`) only for the assignment, the table recovery and the
+input highwaters. The lines themselves are `stream.ops.report`'s.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiokafka.structs import TopicPartition
+from mode import Service
 
 from stream.app.assignment import Assignment
 from stream.app.ports import PartitionBatch
-from stream.app.processor import DeadLetter, Partition
-from stream.core.language.ast import RuleSet
-from stream.core.language.loader import summary
-from stream.settings import Settings
+from stream.app.processor import Partition
+from stream.ops.report import (
+    assigned_line,
+    first_dead_letter_line,
+    progress_line,
+    recovered_line,
+    recovery_line,
+)
 
 log = logging.getLogger(__name__)
 
-DETAIL_CHARS = 200  # of a dead letter's detail in its warning; the full text is in the DLQ
+HEARTBEAT_S = 0.5
 
 
 class Source(Protocol):
     """What Faust knows that the lines report."""
 
-    def owned(self) -> list[int]:
-        """The input partitions assigned to this worker, in order."""
+    def owned(self) -> list[int] | None:
+        """The input partitions assigned to this worker, in order; None while the first
+        assignment is not known yet."""
         ...
 
     def recovery_left(self) -> int | None:
@@ -42,6 +48,10 @@ class Source(Protocol):
         """The offset the next record of `topic[partition]` will get, if known yet."""
         ...
 
+    def settled(self) -> bool:
+        """Whether the partitions are loaded and no rebalance or recovery is under way."""
+        ...
+
 
 class FaustSource:
     """`Source` on a running Faust app, through its public API only."""
@@ -50,12 +60,18 @@ class FaustSource:
         self.app = app  # faust.App
         self.assignment = assignment
 
-    def owned(self) -> list[int]:
-        return self.assignment.owned()
+    def owned(self) -> list[int] | None:
+        owned = self.assignment.owned()
+        if not owned and not self.assignment.settled():
+            return None  # before the group's first assignment, or between two
+        return owned
 
     def recovery_left(self) -> int | None:
         recovery = self.app.tables.recovery
         return int(recovery.active_remaining_total()) if recovery.in_recovery else None
+
+    def settled(self) -> bool:
+        return self.assignment.settled()
 
     def highwater(self, topic: str, partition: int) -> int | None:
         try:
@@ -65,9 +81,35 @@ class FaustSource:
         return None if found is None else int(found)
 
 
+class Heartbeat(Service):
+    """Calls `beat` every `HEARTBEAT_S` from the worker's start, as a service of Faust's worker.
+
+    Not an app timer: Faust starts those only once the first table recovery is complete, and
+    that recovery's progress is what an operator waits for.
+    """
+
+    # mode names a service's logger after its module; its start and stop lines are mode's.
+    logger = logging.getLogger("mode.services")
+
+    def __init__(self, beat: Callable[[], None], **kwargs: Any) -> None:
+        self.beat = beat
+        super().__init__(**kwargs)
+
+    @Service.task
+    async def _beating(self) -> None:
+        while not self.should_stop:
+            await self.sleep(HEARTBEAT_S)
+            try:
+                self.beat()
+            except Exception:
+                # The lines are for people; a bug in them must not stop the processing.
+                log.exception("progress lines failed; the worker goes on without them")
+                return
+
+
 @dataclass(slots=True)
 class _Recovery:
-    started_at: float  # loop time
+    started_at: float  # time.monotonic()
     total: int  # changelog records to restore, as far as seen
 
 
@@ -101,52 +143,73 @@ class Progress:
                 self._reasons[letter.reason] += 1
                 if letter.reason not in self._warned:
                     self._warned.add(letter.reason)
-                    log.warning(first_dead_letter_line(letter))
+                    record = letter.record
+                    log.warning(
+                        first_dead_letter_line(
+                            letter.reason,
+                            letter.detail,
+                            record.topic,
+                            record.partition,
+                            record.offset,
+                        )
+                    )
 
     def tick(
         self, now: float, wall_s: float, loaded: Sequence[tuple[int, Partition]], changes_out: int
     ) -> None:
-        """Report a new assignment at once, and the recovery or progress when they are due."""
+        """Report a new assignment and the end of a recovery at once, and the recovery or the
+        progress every `every_s` seconds."""
         owned = self.source.owned()
-        if owned != self._owned:
+        if owned is not None and owned != self._owned:
             self._owned = owned
             log.info(assigned_line(self.topics[0], owned))
         self._count(loaded)
         if self._changes_seen is None:
             self._changes_seen = changes_out
         left = self.source.recovery_left()
+        recovery = self._recovery
         if left:
-            if self._recovery is None:
-                self._recovery = _Recovery(now, left)
-            self._recovery.total = max(self._recovery.total, left)
+            # More left than at the start: a rebalance started the recovery over.
+            if recovery is None or left > recovery.total:
+                recovery = self._recovery = _Recovery(now, left)
+        elif recovery is not None:
+            log.info(recovered_line(recovery.total, now - recovery.started_at))
+            recovery = self._recovery = None
         if self._line_at is None:
             self._line_at = now
         elapsed = now - self._line_at
         if not self.every_s or elapsed < self.every_s:
             return
-        self._line_at = now
-        recovery = self._recovery
-        if recovery is not None:
-            if left:
-                log.info(recovery_line(recovery.total - left, left, now - recovery.started_at))
-                return
-            log.info(recovered_line(recovery.total, now - recovery.started_at))
-            self._recovery = None
+        if recovery is not None and left:
+            self._line_at = now
+            log.info(recovery_line(recovery.total - left, left, now - recovery.started_at))
+        elif self.source.settled():
+            self._line_at = now
+            log.info(self._progress_line(elapsed, loaded, wall_s, changes_out))
+
+    def _progress_line(
+        self,
+        elapsed_s: float,
+        loaded: Sequence[tuple[int, Partition]],
+        wall_s: float,
+        changes_out: int,
+    ) -> str:
+        """The progress line, counted since the last one; starts counting afresh."""
         lag, behind_s = self._lag(loaded, wall_s)
         line = progress_line(
-            elapsed_s=elapsed,
+            elapsed_s=elapsed_s,
             applied=self._applied,
             duplicates=self._duplicates,
             dead_letters=self._reasons,
-            changes=changes_out - self._changes_seen,
+            changes=changes_out - (self._changes_seen or 0),
             pending=sum(p.pending_deadlines for _, p in loaded),
             lag=lag,
             behind_s=behind_s,
         )
-        log.info(line)
         self._applied = self._duplicates = 0
         self._reasons = Counter()
         self._changes_seen = changes_out
+        return line
 
     def _count(self, loaded: Sequence[tuple[int, Partition]]) -> None:
         """Add what each loaded partition applied since it was last seen; a partition seen
@@ -173,103 +236,3 @@ class Progress:
                 behind_s = max(behind_s, wall_s - stamp)
             total += lag
         return total, behind_s
-
-
-# --- the lines ------------------------------------------------------------------------------
-
-
-def start_line(settings: Settings, rules: RuleSet) -> str:
-    """What the worker runs: its rules, broker, topics and how it treats time."""
-    guarantee = "exactly-once" if settings.exactly_once else "at-least-once"
-    return (
-        f"worker {settings.app_id} starting: rules {settings.rules_file}: {summary(rules)}; "
-        f"broker {settings.bootstrap_servers()}, events {settings.events_topic} "
-        f"({settings.partitions} partitions), clock {settings.clock}, {guarantee}"
-    )
-
-
-def assigned_line(topic: str, owned: Sequence[int]) -> str:
-    if not owned:
-        return f"no partition of {topic} assigned to this worker"
-    return f"assigned partitions {ranges(owned)} of {topic}"
-
-
-def recovery_line(restored: int, left: int, elapsed_s: float) -> str:
-    """Progress of the table's restore from its changelog, with the time left at this rate."""
-    rate = restored / elapsed_s if elapsed_s > 0 else 0.0
-    eta = f"about {duration(left / rate)} left" if rate > 0 else "time left not known yet"
-    total = restored + left
-    return (
-        f"recovering the table: {restored:,} of {total:,} changelog records ({rate:,.0f}/s), {eta}"
-    )
-
-
-def recovered_line(total: int, elapsed_s: float) -> str:
-    return f"table recovered: {total:,} changelog records in {duration(elapsed_s)}"
-
-
-def progress_line(
-    *,
-    elapsed_s: float,
-    applied: int,
-    duplicates: int,
-    dead_letters: Counter[str],
-    changes: int,
-    pending: int,
-    lag: int,
-    behind_s: float,
-) -> str:
-    """One line on the last `elapsed_s` seconds, the deadlines pending and the lag now."""
-    rate = applied / elapsed_s if elapsed_s > 0 else 0.0
-    letters = sum(dead_letters.values())
-    reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(dead_letters.items()))
-    behind = f", {duration(behind_s)} behind" if lag and behind_s > 0 else ""
-    return (
-        f"last {duration(elapsed_s)}: {rate:,.0f} events/s applied ({applied:,}), "
-        f"{duplicates:,} {_plural(duplicates, 'duplicate')}, "
-        f"{letters:,} {_plural(letters, 'dead letter')}{f' ({reasons})' if reasons else ''}, "
-        f"{changes:,} {_plural(changes, 'change')} out; "
-        f"{pending:,} {_plural(pending, 'deadline')} pending; "
-        f"lag {lag:,} {_plural(lag, 'message')}{behind}"
-    )
-
-
-def first_dead_letter_line(letter: DeadLetter) -> str:
-    """The warning the first time a reason appears: where, and what was wrong."""
-    record = letter.record
-    detail = " ".join(letter.detail.split())
-    if len(detail) > DETAIL_CHARS:
-        detail = detail[: DETAIL_CHARS - 3] + "..."
-    return (
-        f"first dead letter for {letter.reason}: {record.topic}[{record.partition}] "
-        f"offset {record.offset}: {detail} (more are counted in the progress lines)"
-    )
-
-
-def ranges(numbers: Iterable[int]) -> str:
-    """``0-3, 5, 7-8`` for 0, 1, 2, 3, 5, 7, 8."""
-    spans: list[list[int]] = []
-    for n in sorted(numbers):
-        if spans and n == spans[-1][1] + 1:
-            spans[-1][1] = n
-        else:
-            spans.append([n, n])
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
-
-
-def duration(seconds: float) -> str:
-    """``0.4 s``, ``12 s``, ``3 min 20 s``, ``2 h 5 min``: as precise as a person reads."""
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    minutes, secs = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-
-
-def _plural(n: int, noun: str) -> str:
-    return noun if n == 1 else noun + "s"

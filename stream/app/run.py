@@ -8,9 +8,11 @@ import gc
 import logging
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import faust
+from mode import Service
 
 from stream import logs
 from stream.app.admin import ensure_topics
@@ -20,7 +22,7 @@ from stream.app.clock import wall_us
 from stream.app.factory import WorkerApp, create_app
 from stream.app.faust_private import UntestedVersion, check_versions
 from stream.app.processor import Policy
-from stream.app.progress import FaustSource, Progress, start_line
+from stream.app.progress import FaustSource, Heartbeat, Progress
 from stream.app.runtime import Runtime
 from stream.app.sink import KafkaSink
 from stream.app.store import table_store
@@ -29,6 +31,7 @@ from stream.core.evaluation.engine import Engine
 from stream.core.language.ast import RuleSet
 from stream.ops.metrics import Counters
 from stream.ops.probe import require_broker
+from stream.ops.report import start_line
 from stream.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,8 +52,8 @@ def policy_for(settings: Settings) -> Policy:
 
 def build(
     settings: Settings, rules: RuleSet, *, status_path: Path | None = None
-) -> tuple[WorkerApp, Runtime]:
-    """The worker's app and runtime on the real ports, not started."""
+) -> tuple[WorkerApp, Runtime, Heartbeat]:
+    """The worker's app, runtime and progress heartbeat on the real ports, not started."""
     wapp = create_app(settings)
     horizon_us = int(settings.dedupe_horizon.total_seconds() * 1_000_000)
     engine = Engine(rules, horizon_us=horizon_us)
@@ -76,7 +79,18 @@ def build(
         progress=progress,
     )
     install(wapp, runtime, settings.batch_size, settings.batch_wait.total_seconds())
-    return wapp, runtime
+    return wapp, runtime, heartbeat(runtime, progress)
+
+
+def heartbeat(runtime: Runtime, progress: Progress) -> Heartbeat:
+    """The service that ticks the progress lines with the runtime's counts."""
+
+    def beat() -> None:
+        changes_out = runtime.metrics.snapshot().get("changes_out", 0)
+        loaded = runtime.partitions.loaded()
+        progress.tick(time.monotonic(), wall_us() / 1_000_000, loaded, changes_out)
+
+    return Heartbeat(beat)
 
 
 def run_worker(settings: Settings, rules: RuleSet, *, status_path: Path | None = None) -> None:
@@ -95,7 +109,7 @@ def run_worker(settings: Settings, rules: RuleSet, *, status_path: Path | None =
     require_broker(settings.bootstrap_servers(), settings.connect_timeout.total_seconds())
     log.info(start_line(settings, rules))
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    wapp, _ = build(settings, rules, status_path=status_path)
+    wapp, _, beating = build(settings, rules, status_path=status_path)
     if settings.exactly_once:
         # The local store may hold writes of a transaction that was aborted by a crash;
         # restore from the changelog, which Faust reads committed-only in this mode.
@@ -106,7 +120,7 @@ def run_worker(settings: Settings, rules: RuleSet, *, status_path: Path | None =
     names = [topics.events, topics.repartition, topics.changes, topics.dead_letters]
     asyncio.run(ensure_topics(settings.bootstrap_servers(), names, settings.partitions))
     tune_gc()
-    faust_worker(wapp.app, settings.loglevel).execute_from_commandline()
+    faust_worker(wapp.app, settings.loglevel, beating).execute_from_commandline()
 
 
 def tune_gc() -> None:
@@ -122,8 +136,9 @@ def tune_gc() -> None:
     gc.set_threshold(YOUNG_GC_THRESHOLD, middle, old)
 
 
-def faust_worker(app: faust.App, loglevel: str) -> faust.Worker:
-    """Faust's worker for `app`, logging as `stream.logs` says, without its terminal spinner.
+def faust_worker(app: faust.App, loglevel: str, *services: Service) -> faust.Worker:
+    """Faust's worker for `app` and `services`, logging as `stream.logs` says, without its
+    terminal spinner.
 
     Faust's own logging set-up is off: it would show its start-up and rebalance chatter at
     `info` (about a hundred lines), and at `warning` or above it hangs a spinner on the root
@@ -133,6 +148,6 @@ def faust_worker(app: faust.App, loglevel: str) -> faust.Worker:
     """
     logs.configure(loglevel)
     quiet = loglevel != "debug"
-    worker = faust.Worker(app, loglevel=loglevel, quiet=quiet, override_logging=False)
+    worker = faust.Worker(app, *services, loglevel=loglevel, quiet=quiet, override_logging=False)
     worker.spinner = None
     return worker

@@ -53,7 +53,8 @@ class Runtime:
         self.outputs = outputs
         self.partitions = Partitions(engine, store, policy)
         self.flusher = Flusher(sink, metrics, fail)
-        self.report = StatusReport(status_path, self.partitions, metrics, clock, progress)
+        self.report = StatusReport(status_path, self.partitions, metrics, clock)
+        self.progress = progress
         self.lock = asyncio.Lock()
 
     async def process(self, events: Sequence[Any], on_durable: OnDurable) -> None:
@@ -85,7 +86,8 @@ class Runtime:
                 done.append((part, effects))
             # The writes are taken now, before the next batch changes any cached state.
             batches: list[PartitionBatch] = [(p.partition, e, p.take_writes()) for p, e in done]
-            self.report.took(events, batches)
+            if self.progress is not None:
+                self.progress.took(events, batches)
             await self.flusher.start(batches, on_durable)
             self.metrics.add("events_in", len(events))
         self.report.maybe_write()
