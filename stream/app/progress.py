@@ -88,8 +88,9 @@ class Heartbeat(Service):
     that recovery's progress is what an operator waits for.
     """
 
-    # mode names a service's logger after its module; its start and stop lines are mode's.
-    logger = logging.getLogger("mode.services")
+    # mode names a service's logger after its module unless the class names one; its start
+    # and stop lines are mode's chatter, shown at debug like the rest.
+    logger = logging.getLogger("mode.heartbeat")
 
     def __init__(self, beat: Callable[[], None], **kwargs: Any) -> None:
         self.beat = beat
