@@ -37,7 +37,7 @@ def explain(error: BaseException) -> str | None:
     if isinstance(error, KafkaConnectionError):
         why = error.args[0] if error.args else "no reason given"
         return f"cannot talk to the Kafka broker ({why}); {CHECK_BROKER}"
-    # Imported here: redis is slow to import and only the serving commands use it.
+    # Imported here: redis is slow to import, and only Redis-backed commands need it.
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     if isinstance(error, RedisConnectionError):
