@@ -49,3 +49,10 @@ class DefinitionError(SegstreamError):
 
 class InfrastructureError(SegstreamError):
     """A broker, store or tool the processor needs is unavailable; retrying may help."""
+
+
+class Unreachable(InfrastructureError):
+    """A service segstream needs (the Kafka broker, Redis) did not answer.
+
+    The message says where it was looked for, why it did not answer, and what to check.
+    """

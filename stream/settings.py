@@ -273,6 +273,25 @@ class Settings:
         default=8080,
     )
 
+    progress_interval: timedelta = setting(
+        "SEGSTREAM_PROGRESS_INTERVAL",
+        "How often the worker prints its rates, lag and pending deadlines; 0 turns it off.",
+        DURATION,
+        default=timedelta(seconds=10),
+    )
+    connect_timeout: timedelta = setting(
+        "SEGSTREAM_CONNECT_TIMEOUT",
+        "Longest a command waits at start for the broker to answer; then it exits with 3.",
+        DURATION,
+        default=timedelta(seconds=30),
+    )
+    loglevel: str = setting(
+        "SEGSTREAM_LOGLEVEL",
+        "How much to log; debug adds Faust's and Kafka's own lines and tracebacks.",
+        one_of("debug", "info", "warning", "error"),
+        default="info",
+    )
+
     def __post_init__(self) -> None:
         if self.earliest_timestamp >= self.latest_timestamp:
             raise ValueError(

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from stream.app.ports import PartitionStore
 from stream.app.processor import Partition, Policy
 from stream.core.evaluation.engine import Engine
+from stream.core.timefmt import format_ts
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +27,11 @@ class Partitions:
         found = self._loaded.get(number)
         if found is None:
             found = self._loaded[number] = Partition(number, self.engine, self.store, self.policy)
+            watermark = found.watermark
             log.info(
-                "partition %d: watermark %s, %d pending deadlines",
+                "partition %d loaded: watermark %s, %d pending deadlines",
                 number,
-                found.watermark,
+                "none (no event yet)" if watermark is None else format_ts(watermark),
                 found.pending_deadlines,
             )
         return found

@@ -1,4 +1,5 @@
-"""Start a worker in this process: build the app, wire the agent, run until a signal."""
+"""Start a worker in this process: check the broker, build the app, wire the agent and the
+progress lines, run until a signal."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import gc
 import logging
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import faust
+from mode import Service
 
+from stream import logs
 from stream.app.admin import ensure_topics
 from stream.app.agent import install, stop_now
 from stream.app.assignment import Assignment
@@ -18,6 +22,7 @@ from stream.app.clock import wall_us
 from stream.app.factory import WorkerApp, create_app
 from stream.app.faust_private import UntestedVersion, check_versions
 from stream.app.processor import Policy
+from stream.app.progress import FaustSource, Heartbeat, Progress
 from stream.app.retry_log import RETRIES
 from stream.app.runtime import Runtime
 from stream.app.sink import KafkaSink
@@ -26,7 +31,11 @@ from stream.app.topics import OutputTopics
 from stream.core.evaluation.engine import Engine
 from stream.core.language.ast import RuleSet
 from stream.ops.metrics import Counters
+from stream.ops.probe import require_broker
+from stream.ops.report import start_line
 from stream.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Objects allocated between two young-generation collections (CPython's default: 700).
 YOUNG_GC_THRESHOLD = 50_000
@@ -47,13 +56,19 @@ def policy_for(settings: Settings) -> Policy:
 
 def build(
     settings: Settings, rules: RuleSet, *, status_path: Path | None = None
-) -> tuple[WorkerApp, Runtime]:
-    """The worker's app and runtime on the real ports, not started."""
+) -> tuple[WorkerApp, Runtime, Heartbeat]:
+    """The worker's app, runtime and progress heartbeat on the real ports, not started."""
     wapp = create_app(settings)
     horizon_us = int(settings.dedupe_horizon.total_seconds() * 1_000_000)
     engine = Engine(rules, horizon_us=horizon_us, limits=settings.limits())
     store = table_store(wapp.table)
     source = f"urn:segstream:{settings.app_id}"
+    assignment = Assignment(wapp.app, wapp.topics.events)
+    progress = Progress(
+        FaustSource(wapp.app, assignment),
+        topics=(wapp.topics.events, wapp.topics.repartition),
+        every_s=settings.progress_interval.total_seconds(),
+    )
     runtime = Runtime(
         engine,
         policy_for(settings),
@@ -70,24 +85,43 @@ def build(
         clock=wall_us,
         metrics=Counters(),
         fail=stop_now,
-        assignment=Assignment(wapp.app, wapp.topics.events),
+        assignment=assignment,
         outputs=OutputTopics(wapp.outputs),
         status_path=status_path,
+        progress=progress,
     )
     install(wapp, runtime, settings.batch_size, settings.batch_wait.total_seconds())
-    return wapp, runtime
+    return wapp, runtime, heartbeat(runtime, progress)
 
 
-def run_worker(
-    settings: Settings, rules: RuleSet, *, status_path: Path | None = None, loglevel: str = "info"
-) -> None:
-    """Run the worker until SIGINT or SIGTERM (Faust's worker handles both gracefully)."""
+def heartbeat(runtime: Runtime, progress: Progress) -> Heartbeat:
+    """The service that ticks the progress lines with the runtime's counts."""
+
+    def beat() -> None:
+        changes_out = runtime.metrics.snapshot().get("changes_out", 0)
+        loaded = runtime.partitions.loaded()
+        progress.tick(time.monotonic(), wall_us() / 1_000_000, loaded, changes_out)
+
+    return Heartbeat(beat)
+
+
+def run_worker(settings: Settings, rules: RuleSet, *, status_path: Path | None = None) -> None:
+    """Run the worker until SIGINT or SIGTERM (Faust's worker handles both gracefully).
+
+    Raises `Unreachable` when the broker does not answer within the connect timeout, before
+    anything else connects: a refused connection makes aiokafka log an error and Faust a
+    traceback, and a broker that accepts connections but does not answer holds aiokafka for
+    its 40 s request timeout.
+    """
+    logs.configure(settings.loglevel)
     try:
         check_versions()
     except UntestedVersion as error:
         sys.exit(f"error: {error}")
+    require_broker(settings.bootstrap_servers(), settings.connect_timeout.total_seconds())
+    log.info(start_line(settings, rules))
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    wapp, _ = build(settings, rules, status_path=status_path)
+    wapp, _, beating = build(settings, rules, status_path=status_path)
     if settings.exactly_once:
         # The local store may hold writes of a transaction that was aborted by a crash;
         # restore from the changelog, which Faust reads committed-only in this mode.
@@ -97,9 +131,8 @@ def run_worker(
     topics = wapp.topics
     names = [topics.events, topics.repartition, topics.changes, topics.dead_letters]
     asyncio.run(ensure_topics(settings.bootstrap_servers(), names, settings.partitions))
-    logging.getLogger("stream").setLevel(loglevel.upper())
     tune_gc()
-    faust_worker(wapp.app, loglevel).execute_from_commandline()
+    faust_worker(wapp.app, settings.loglevel, beating).execute_from_commandline()
 
 
 def tune_gc() -> None:
@@ -115,24 +148,21 @@ def tune_gc() -> None:
     gc.set_threshold(YOUNG_GC_THRESHOLD, middle, old)
 
 
-def faust_worker(app: faust.App, loglevel: str) -> faust.Worker:
-    """Faust's worker for `app`, without its terminal spinner.
+def faust_worker(app: faust.App, loglevel: str, *services: Service) -> faust.Worker:
+    """Faust's worker for `app` and `services`, logging as `stream.logs` says, without its
+    terminal spinner.
 
-    At `warning` or above Faust hangs a spinner on the root logger and sets the root level to
-    DEBUG, so every `log.debug` in aiokafka and Faust (one per message sent) builds a log
-    record, a sizeable share of the worker's CPU (measured: docs/worker.md, Faust pitfalls).
-    Every root handler gets the `retry_log` filter once Faust has set them up.
+    Faust's own logging set-up is off: it would show its start-up and rebalance chatter at
+    `info` (about a hundred lines), and at `warning` or above it hangs a spinner on the root
+    logger and sets the root level to DEBUG, so every `log.debug` in aiokafka and Faust (one
+    per message sent) builds a log record, a sizeable share of the worker's CPU (measured:
+    docs/worker.md, Faust pitfalls). The root handler gets the `retry_log` filter.
     """
-    worker = _Worker(app, loglevel=loglevel, quiet=True)
+    logs.configure(loglevel)
+    for handler in logging.getLogger().handlers:
+        if RETRIES not in handler.filters:
+            handler.addFilter(RETRIES)
+    quiet = loglevel != "debug"
+    worker = faust.Worker(app, *services, loglevel=loglevel, quiet=quiet, override_logging=False)
     worker.spinner = None
     return worker
-
-
-class _Worker(faust.Worker):
-    """Faust's worker, with the Kafka clients' retried errors folded (`retry_log`)."""
-
-    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
-        super().on_setup_root_logger(logger, level)
-        for handler in logger.handlers:
-            if RETRIES not in handler.filters:
-                handler.addFilter(RETRIES)

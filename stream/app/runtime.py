@@ -19,6 +19,7 @@ from stream.app.flush import Flusher, OnDurable
 from stream.app.partitions import Partitions
 from stream.app.ports import ChangeSink, Clock, Metrics, PartitionBatch, PartitionStore
 from stream.app.processor import Effects, Partition, Policy, Record
+from stream.app.progress import Progress
 from stream.app.status_report import StatusReport
 from stream.app.topics import OutputTopics
 from stream.core.evaluation.engine import Engine
@@ -42,6 +43,7 @@ class Runtime:
         assignment: Assignment,
         outputs: OutputTopics,
         status_path: Path | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.policy = policy
         self.clock = clock
@@ -52,6 +54,7 @@ class Runtime:
         self.partitions = Partitions(engine, store, policy)
         self.flusher = Flusher(sink, metrics, fail)
         self.report = StatusReport(status_path, self.partitions, metrics, clock)
+        self.progress = progress
         self.lock = asyncio.Lock()
 
     async def process(self, events: Sequence[Any], on_durable: OnDurable) -> None:
@@ -83,6 +86,8 @@ class Runtime:
                 done.append((part, effects))
             # The writes are taken now, before the next batch changes any cached state.
             batches: list[PartitionBatch] = [(p.partition, e, p.take_writes()) for p, e in done]
+            if self.progress is not None:
+                self.progress.took(events, batches)
             await self.flusher.start(batches, on_durable)
             self.metrics.add("events_in", len(events))
         self.report.maybe_write()

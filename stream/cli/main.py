@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from stream import __version__
@@ -20,10 +22,20 @@ from stream.cli import (
     validate,
     worker,
 )
+from stream.cli.failures import reported
 from stream.settings import help_text
 
 
+class Segstream(click.Group):
+    """The command group; an operational failure of any command ends as one line (failures)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with reported():
+            return super().invoke(ctx)
+
+
 @click.group(
+    cls=Segstream,
     # \b keeps click from re-wrapping the settings table.
     epilog="\b\n" + help_text(),
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},

@@ -13,7 +13,9 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from stream.app.admin import ensure_topics
+from stream.cli.failures import loglevel_option
 from stream.cli.options import setting_option, settings_from
+from stream.ops.probe import require_broker
 
 
 def contact_key(line: bytes) -> bytes | None:
@@ -74,12 +76,15 @@ async def produce_lines(
 @setting_option("broker")
 @setting_option("events_topic", "--topic")
 @setting_option("partitions")
+@setting_option("connect_timeout")
+@loglevel_option()
 def command(file: click.utils.LazyFile, **options: Any) -> None:
     """Send FILE (JSON lines, - for standard input) to the events topic, keyed by contact id.
 
     A missing topic is created with the configured partitions.
     """
     settings = settings_from(**options)
+    require_broker(settings.bootstrap_servers(), settings.connect_timeout.total_seconds())
     started = time.perf_counter()
     sent = asyncio.run(
         produce_lines(

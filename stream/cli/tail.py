@@ -10,9 +10,11 @@ from typing import Any
 import click
 from aiokafka import AIOKafkaConsumer
 
+from stream.cli.failures import loglevel_option
 from stream.cli.options import setting_option, settings_from
 from stream.core import changes
 from stream.core.changes import Change, LifecycleChange, SegmentChange
+from stream.ops.probe import require_broker
 
 
 def describe(change: Change) -> str:
@@ -75,9 +77,12 @@ async def follow(
 )
 @setting_option("broker")
 @setting_option("changes_topic", "--topic")
+@setting_option("connect_timeout")
+@loglevel_option()
 def command(segment: str | None, contact: str | None, from_beginning: bool, **options: Any) -> None:
     """Follow segment changes and print one line per change (Ctrl-C to stop)."""
     settings = settings_from(**options)
+    require_broker(settings.bootstrap_servers(), settings.connect_timeout.total_seconds())
 
     def show(change: Change) -> None:
         if matches(change, segment, contact):

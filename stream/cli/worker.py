@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from stream.cli.failures import loglevel_option
 from stream.cli.options import setting_option, settings_from
 from stream.core.language.loader import load_file
 from stream.errors import DefinitionError
@@ -38,17 +39,15 @@ EXIT_RULES = 2
 @setting_option("standby_replicas")
 @setting_option("web_port")
 @setting_option("status_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--loglevel",
-    default="info",
-    show_default=True,
-    type=click.Choice(["debug", "info", "warning", "error"]),
-)
-def command(loglevel: str, **options: Any) -> None:
+@setting_option("progress_interval")
+@setting_option("connect_timeout")
+@loglevel_option()
+def command(**options: Any) -> None:
     """Consume contact events, keep per-contact state, publish segment changes.
 
     Every option can also be set with its environment variable. Bad input goes to the
-    dead-letter topic and processing goes on; missing topics are created.
+    dead-letter topic and processing goes on; missing topics are created. Exits with 3 when
+    the broker does not answer within --connect-timeout.
     """
     settings = settings_from(**options)
     if settings.rules_file is None:
@@ -61,7 +60,7 @@ def command(loglevel: str, **options: Any) -> None:
         sys.exit(EXIT_RULES)
     from stream.app.run import run_worker  # Faust is slow to import; only the worker needs it
 
-    run_worker(settings, rules, status_path=settings.status_file, loglevel=loglevel)
+    run_worker(settings, rules, status_path=settings.status_file)
 
 
 if __name__ == "__main__":
