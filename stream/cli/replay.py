@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import gc
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 import click
 
+from stream.cli import progress
+from stream.cli.progress import file_size, track_lines
+from stream.cli.report import Skipped, plural
 from stream.core import changes
+from stream.core.evaluation.engine import Engine
 from stream.core.language.ast import RuleSet
 from stream.core.language.loader import load_file
-from stream.core.replay import replay_lines
+from stream.core.replay import Counts, Replayer, replay_lines
 from stream.core.timefmt import parse_ts
-from stream.errors import DefinitionError, InvalidInput
+from stream.errors import DefinitionError
 
 EXIT_FAILURE = 1
 EXIT_RULES = 2
@@ -43,17 +48,6 @@ def gc_friendly(lines: Iterable[Line]) -> Iterator[Line]:
             yield line
     finally:
         gc.set_threshold(*before)
-
-
-def _report(number: int, error: InvalidInput) -> None:
-    sys.stderr.write(f"line {number}: {error.reason}: {_printable(error.detail)}\n")
-
-
-def _printable(text: str) -> str:
-    """`text` with what is not printable (line breaks, controls) escaped: one report, one line."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class _Position:
@@ -86,8 +80,10 @@ class _Position:
 def replay(rules_path: str, events_path: str, until: str | None) -> None:
     """Replay events in file order with event time; print every change as one JSON line.
 
-    Exit status: 0 when it ran (even with skipped lines), 2 when the rules do not load,
-    1 on any other failure.
+    Standard error gets each skipped line with its number and reason, then one line: events
+    read, applied, duplicates, skipped by reason, changes out, time taken. Exit status: 0
+    when it ran (even with skipped lines), 2 when the rules do not load, 1 on any other
+    failure.
     """
     try:
         rules = load_file(rules_path)
@@ -103,10 +99,10 @@ def replay(rules_path: str, events_path: str, until: str | None) -> None:
     position = _Position()
     try:
         if events_path == "-":
-            _run(rules, position.track(sys.stdin.buffer), until_us)
+            _run(rules, position.track(sys.stdin.buffer), until_us, None)
         else:
             with open(events_path, "rb") as source:
-                _run(rules, position.track(source), until_us)
+                _run(rules, position.track(source), until_us, file_size(source))
     except OSError as error:
         click.echo(f"replay failed: {error}", err=True)
         sys.exit(EXIT_FAILURE)
@@ -119,12 +115,32 @@ def replay(rules_path: str, events_path: str, until: str | None) -> None:
         sys.exit(EXIT_FAILURE)
 
 
-def _run(rules: RuleSet, source: Iterable[bytes], until_us: int | None) -> None:
+def _run(rules: RuleSet, source: Iterable[bytes], until_us: int | None, size: int | None) -> None:
+    started = time.perf_counter()
     out = sys.stdout.buffer
     encode = changes.encode
-    for change in replay_lines(rules, gc_friendly(source), until_us, on_invalid=_report):
+    replayer = Replayer(Engine(rules))
+    skipped = Skipped()
+    lines = track_lines(source, "replay", size, enabled=progress.wanted(writes_stdout=True))
+    written = 0
+    for change in replay_lines(
+        rules, gc_friendly(lines), until_us, on_invalid=skipped, replayer=replayer
+    ):
         out.write(encode(change) + b"\n")
+        written += 1
     out.flush()
+    _summary(replayer.counts, skipped, written, time.perf_counter() - started)
+
+
+def _summary(counts: Counts, skipped: Skipped, written: int, took: float) -> None:
+    """One line on standard error: events read and how each ended, changes out, time taken."""
+    read = counts.applied + counts.duplicate + counts.invalid
+    click.echo(
+        f"replay: read {plural(read, 'event')} in {took:.1f} s: {counts.applied:,} applied, "
+        f"{plural(counts.duplicate, 'duplicate')}, {skipped.summary()}; "
+        f"{plural(written, 'change')} out",
+        err=True,
+    )
 
 
 command = replay
