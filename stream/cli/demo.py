@@ -8,6 +8,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TypeVar
 
 import click
 import orjson
@@ -28,6 +29,8 @@ from stream.settings import Settings
 from stream.testing import EXAMPLE_RULES
 from stream.testing.generate import generate
 from stream.testing.worker import ChildExited, Names, WorkerProcess
+
+T = TypeVar("T")
 
 QUIET_S = 2.0  # no new change for this long after the last event is handled: done
 
@@ -97,7 +100,7 @@ def in_time_order(collected: list[Change]) -> list[Change]:
     return sorted(collected, key=lambda c: (parse_ts(c.at), c.contact_id, c.seq))
 
 
-def spread(items: list[Change], count: int) -> list[Change]:
+def spread(items: list[T], count: int) -> list[T]:
     """`count` of `items` at even steps from the first to the last (all when there are fewer)."""
     if len(items) <= count:
         return items
