@@ -170,7 +170,7 @@ def _worker(session: Session, line: str) -> None:
 def _produce(session: Session, line: str) -> None:
     done = session.run(line)
     report = done.stderr.strip()
-    sent = re.fullmatch(r"sent ([\d,]+) (events|lines unchecked) to (\S+) in .*", report)
+    sent = re.fullmatch(r"sent ([\d,]+) (events?|lines? unchecked) to (\S+) in .*", report)
     assert sent is not None, done.stderr
     assert sent[3] == session.names.events
     session.sent += int(sent[1].replace(",", ""))
@@ -186,10 +186,18 @@ def _tail(session: Session, line: str) -> None:
     topic = session.names.dlq if dead else session.names.changes
     wanted = records_on(session.bootstrap, topic) * (2 if dead else 1)
     assert wanted > 0, f"nothing on {topic} to tail"
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         ["bash", "-c", f"exec {line}"], cwd=session.cwd, env=session.env, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    ) as proc:  # fmt: skip
+        printed = _read_lines(proc, wanted, line)
+        errors = proc.stderr.read() if proc.stderr else ""
+    assert proc.returncode == 0, f"{line!r} exited {proc.returncode} on Ctrl-C: {errors}"
+    session.tails["dead letters" if dead else "changes"] = printed
+
+
+def _read_lines(proc: subprocess.Popen[str], wanted: int, line: str) -> list[str]:
+    """The first `wanted` lines `proc` prints; then Ctrl-C, as the README says to stop it."""
     lines: Queue[str] = Queue()
     reader = threading.Thread(target=_read_into, args=(proc, lines))
     reader.start()
@@ -202,12 +210,10 @@ def _tail(session: Session, line: str) -> None:
             except Empty:
                 pytest.fail(f"{line!r} printed {len(printed)} of {wanted} lines", pytrace=False)
     finally:
-        proc.send_signal(signal.SIGINT)  # Ctrl-C, as the README says
-        code = proc.wait(30)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
         reader.join(30)
-    errors = proc.stderr.read() if proc.stderr else ""
-    assert code == 0, f"{line!r} exited {code} on Ctrl-C: {errors}"
-    session.tails["dead letters" if dead else "changes"] = printed
+    return printed
 
 
 def _read_into(proc: subprocess.Popen[str], lines: Queue[str]) -> None:
