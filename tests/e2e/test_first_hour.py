@@ -3,8 +3,10 @@
 Against the test broker, with a wall-clock worker (the default), in a scratch directory that
 looks like the repository (`stream/` is there) with `segstream` on PATH, as setup leaves it.
 The only addition is `--start` (three days ago) and `--days 2` to `generate`, so that the
-history lies in the recent past whatever `generate`'s defaults. What `tail` and
-`tail --dead-letters` print must have the form of the README's samples.
+history lies in the recent past whatever `generate`'s defaults. A line the README runs "in a
+second shell" runs in the background until the end; `tail` runs until it has printed what
+the topic holds, then gets Ctrl-C. What `tail` and `tail --dead-letters` print must have the
+form of the README's samples.
 """
 
 from __future__ import annotations
@@ -62,10 +64,15 @@ def blocks(text: str, language: str) -> list[list[str]]:
     return [block.splitlines() for block in found]
 
 
-def commands() -> list[str]:
-    """The "Using it" commands, their trailing comments dropped."""
-    (block,) = blocks(section("Using it"), "bash")
-    return [line.split("  #")[0].strip() for line in block if line.strip()]
+def commands() -> list[tuple[str, str]]:
+    """The walkthrough, the first bash block of "Using it": (command, its comment) per line."""
+    block = blocks(section("Using it"), "bash")[0]
+    steps = []
+    for line in block:
+        command, _, comment = line.partition("  #")
+        if command.strip():
+            steps.append((command.strip(), comment.strip()))
+    return steps
 
 
 def shape(line: str, events_topic: str) -> str:
@@ -106,6 +113,7 @@ class Session:
     bootstrap: str
     names: Names
     worker: subprocess.Popen[bytes] | None = None
+    services: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     status_file: Path | None = None
     sent: int = 0
     counts: list[dict[str, int]] = field(default_factory=list)  # after each produce
@@ -134,7 +142,7 @@ class Session:
     def wait_worker(self, predicate: Callable[[], bool], what: str) -> None:
         def held() -> bool:
             assert self.worker is not None and self.worker.poll() is None, (
-                f"the worker exited while waiting for {what}; see {self.cwd / 'worker.log'}"
+                f"the worker exited while waiting for {what}; see the logs in {self.cwd}"
             )
             return predicate()
 
@@ -155,15 +163,22 @@ def _replay(session: Session, line: str) -> None:
     assert int(out[1].replace(",", "")) == printed
 
 
+def _service(session: Session, line: str) -> subprocess.Popen[bytes]:
+    """Start a command that runs until Ctrl-C (the README runs it in another shell)."""
+    with (session.cwd / f"{len(session.services)}.log").open("wb") as log:
+        proc = subprocess.Popen(
+            ["bash", "-c", f"exec {line}"], cwd=session.cwd, env=session.env, stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    session.services[line] = proc
+    return proc
+
+
 def _worker(session: Session, line: str) -> None:
     status = re.search(r"--status-file (\S+)", line)
     assert status is not None, "the README's worker must write a status file to be watched"
     session.status_file = session.cwd / status[1]
-    with (session.cwd / "worker.log").open("wb") as log:
-        session.worker = subprocess.Popen(
-            ["bash", "-c", f"exec {line}"], cwd=session.cwd, env=session.env, stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    session.worker = _service(session, line)
     session.wait_worker(lambda: session.status() is not None, "the worker's first status")
 
 
@@ -229,24 +244,37 @@ RUNNERS: dict[str, Callable[[Session, str], None]] = {
     "produce": _produce,
     "tail": _tail,
 }
-PLAIN = {"validate"}  # run as written, exit 0 is all they must do here
 ELSEWHERE = {"bench": "tests/e2e/test_bench.py"}
 
 
 def walk(session: Session) -> None:
-    for line in commands():
+    """Run every step; each must exit 0, but those that run until Ctrl-C, which must run."""
+    for line, comment in commands():
         sub = re.search(r"\bsegstream (\S+)", line)
-        if sub is None:
-            session.run(line)  # a shell command such as cp
-        elif sub[1] in RUNNERS:
+        if sub is not None and sub[1] in RUNNERS:
             RUNNERS[sub[1]](session, line)
-        elif sub[1] in PLAIN:
-            session.run(line)
+        elif sub is not None and sub[1] in ELSEWHERE:
+            continue
+        elif "shell" in comment:  # "in a second shell": a service that runs until Ctrl-C
+            _service(session, line)
         else:
-            assert sub[1] in ELSEWHERE, (
-                f"the README's Using it has `segstream {sub[1]}`, which this test does not run: "
-                "teach it the command (or name the test that covers it in ELSEWHERE)"
-            )
+            session.run(line)
+    for line, proc in session.services.items():
+        assert proc.poll() is None, f"{line!r} exited {proc.returncode}; logs in {session.cwd}"
+
+
+def stop(session: Session) -> None:
+    """Ctrl-C every service, as a user ends the walkthrough."""
+    for proc in session.services.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    for line, proc in session.services.items():
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"{line!r} did not stop within 60 s of Ctrl-C", pytrace=False)
 
 
 def labels(rules_file: Path) -> dict[str, str]:
@@ -280,9 +308,7 @@ def test_the_readme_walkthrough_works_as_written(kafka_bootstrap: str, tmp_path:
     try:
         walk(session)
     finally:
-        if session.worker is not None and session.worker.poll() is None:
-            session.worker.send_signal(signal.SIGINT)
-            session.worker.wait(60)
+        stop(session)
 
     assert session.replay_report.startswith("replay: read 20,000 events in ")
     events = (tmp_path / "events.jsonl").read_bytes().splitlines()
