@@ -24,7 +24,9 @@ ensure_venv() {
 # pip's standard output as a count of the packages it collects, on one line on a terminal;
 # its warnings and errors go to standard error untouched.
 _pip_progress() {
-    awk -v tty="$([[ -t 1 ]] && echo 1)" '
+    local tty=""
+    [[ -t 1 ]] && tty=1
+    awk -v tty="$tty" '
         /^Collecting / {
             n++
             if (tty) { printf "\r\033[K   %d packages: %s", n, $2; fflush() }
