@@ -82,9 +82,9 @@ def _check_segment(segment: str | None, rules: RuleSet | None, path: Path | None
     if segment in ids:
         return
     close = difflib.get_close_matches(segment, ids, n=1)
-    hint = f"did you mean {close[0]}? " if close else ""
+    hint = f" (did you mean {close[0]}?)" if close else ""
     raise click.UsageError(
-        f"--segment: {path} has no segment {segment!r}; {hint}it defines {', '.join(ids)}"
+        f"--segment: {path} has no segment {segment!r}{hint}; it defines {', '.join(ids)}"
     )
 
 

@@ -137,7 +137,7 @@ def test_tail_names_an_unknown_segment_before_it_connects() -> None:
             "--broker", "kafka://127.0.0.1:1"]  # fmt: skip
     result = CliRunner().invoke(tail_command, args)
     assert result.exit_code == 2
-    assert "has no segment 'pricing_intnet'; did you mean pricing_intent?" in result.output
+    assert "has no segment 'pricing_intnet' (did you mean pricing_intent?); it" in result.output
 
 
 def test_tail_refuses_change_filters_on_dead_letters() -> None:
