@@ -12,10 +12,29 @@ ensure_venv() {
         python3 -m venv "$VENV"
     fi
     if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
-        echo "== installing segstream[dev] into $VENV"
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
+        echo "== installing segstream[dev] into $VENV (the first time: about a minute)"
+        PYTHONUNBUFFERED=1 "$VENV/bin/python" -m pip install --disable-pip-version-check \
+            --progress-bar off -e '.[dev]' | _pip_progress
         touch "$stamp"
     fi
     flock -u 9
     exec 9>&-
+}
+
+# pip's standard output as a count of the packages it collects, on one line on a terminal;
+# its warnings and errors go to standard error untouched.
+_pip_progress() {
+    local tty=""
+    [[ -t 1 ]] && tty=1
+    awk -v tty="$tty" '
+        /^Collecting / {
+            n++
+            if (tty) { printf "\r\033[K   %d packages: %s", n, $2; fflush() }
+            next
+        }
+        /^Installing collected packages/ {
+            if (tty) printf "\r\033[K"
+            printf "   collected %d packages; installing them\n", n
+            fflush()
+        }'
 }

@@ -1,4 +1,4 @@
-"""Topic administration the CLI tools share: create missing topics with a partition count."""
+"""Topic administration the CLI tools share: create missing topics, delete a run's topics."""
 
 from __future__ import annotations
 
@@ -22,5 +22,18 @@ async def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int) -
             await admin.create_topics(
                 [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in missing]
             )
+    finally:
+        await admin.close()
+
+
+async def delete_topics(bootstrap: str, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with `prefix`; returns the names it deleted."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        doomed = sorted(n for n in await admin.list_topics() if n.startswith(prefix))
+        if doomed:
+            await admin.delete_topics(doomed)
+        return doomed
     finally:
         await admin.close()

@@ -8,20 +8,30 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TypeVar
 
 import click
 import orjson
 
+from stream.app.admin import delete_topics
+from stream.cli import progress
 from stream.cli.demo_serving import show_served
+from stream.cli.describe import LEGEND, describe, segment_labels
 from stream.cli.produce import produce_lines
-from stream.cli.tail import describe, follow
+from stream.cli.progress import Bar
+from stream.cli.tail import follow
+from stream.core import changes
 from stream.core.changes import Change, LifecycleChange
+from stream.core.language.loader import load_file
+from stream.core.timefmt import parse_ts
 from stream.ops.broker import DevBroker, default_data_dir
 from stream.ops.probe import answers_metadata
 from stream.settings import Settings
 from stream.testing import EXAMPLE_RULES
 from stream.testing.generate import generate
 from stream.testing.worker import ChildExited, Names, WorkerProcess
+
+T = TypeVar("T")
 
 QUIET_S = 2.0  # no new change for this long after the last event is handled: done
 
@@ -53,26 +63,23 @@ def ensure_broker(settings: Settings) -> tuple[str, DevBroker | None]:
     return status.bootstrap, None if status.already_running else broker
 
 
-async def _stream_and_show(
-    bootstrap: str, worker: WorkerProcess, lines: list[bytes], show: int
-) -> list[Change]:
-    changes: list[Change] = []
+async def _stream(bootstrap: str, worker: WorkerProcess, lines: list[bytes]) -> list[Change]:
+    """Produce `lines`, then collect the changes until the worker has handled them all."""
+    collected: list[Change] = []
     stop = asyncio.Event()
 
-    def on_change(change: Change) -> None:
-        changes.append(change)
-        if len(changes) <= show:
-            click.echo("  " + describe(change))
-        elif len(changes) % 250 == 0:
-            click.echo(f"  ... {len(changes)} changes so far")
+    def on_message(partition: int, offset: int, value: bytes) -> None:
+        collected.append(changes.decode(value))
 
-    async def until_done() -> None:
+    async def until_done(bar: Bar) -> None:
         seen, quiet_since = -1, time.monotonic()
         while True:
             await asyncio.sleep(0.2)
-            if len(changes) != seen:
-                seen, quiet_since = len(changes), time.monotonic()
-            done = worker.handled() >= len(lines)
+            handled = worker.handled()
+            bar.update(handled, f"{len(collected):,} changes")
+            if len(collected) != seen:
+                seen, quiet_since = len(collected), time.monotonic()
+            done = handled >= len(lines)
             if done and time.monotonic() - quiet_since >= QUIET_S:
                 stop.set()
                 return
@@ -80,14 +87,41 @@ async def _stream_and_show(
                 stop.set()
                 raise click.ClickException(f"the worker stopped; see {worker.log()}")
 
-    follower = asyncio.create_task(follow(bootstrap, worker.names.changes, on_change, stop=stop))
+    follower = asyncio.create_task(follow(bootstrap, worker.names.changes, on_message, stop=stop))
     await produce_lines(bootstrap, worker.names.events, lines)
-    click.echo(f"Produced {len(lines)} events; the worker is applying them:")
-    await until_done()
+    click.echo(f"Produced {len(lines)} events; the worker is applying them ...")
+    with Bar("applying", len(lines), enabled=progress.wanted()) as bar:
+        await until_done(bar)
     await follower
-    if len(changes) > show:
-        click.echo(f"  ... {len(changes) - show} more")
-    return changes
+    return collected
+
+
+def in_time_order(collected: list[Change]) -> list[Change]:
+    """The changes by the instant they happened, then contact and sequence number."""
+    return sorted(collected, key=lambda c: (parse_ts(c.at), c.contact_id, c.seq))
+
+
+def spread(items: list[T], count: int) -> list[T]:
+    """`count` of `items` at even steps from the first to the last (all when there are fewer)."""
+    if len(items) <= count:
+        return items
+    if count <= 1:
+        return items[:count]
+    step = (len(items) - 1) / (count - 1)
+    return [items[round(i * step)] for i in range(count)]
+
+
+def show_changes(collected: list[Change], count: int, labels: dict[str, str]) -> None:
+    """A legend, then `count` changes spread over the stream, in time order."""
+    ordered = in_time_order(collected)
+    shown = spread(ordered, count)
+    if not shown:
+        return
+    what = "all" if len(shown) == len(ordered) else f"{len(shown)} of the"
+    click.echo(f"{what} {len(ordered)} changes, spread over the stream, in time order:")
+    click.echo("  " + LEGEND)
+    for change in shown:
+        click.echo("  " + describe(change, labels))
 
 
 def summary(changes: list[Change]) -> list[str]:
@@ -150,42 +184,62 @@ def command(
 
     Starts the local dev broker if no Kafka answers at SEGSTREAM_BROKER, starts a worker with
     the example segment definitions, produces a generated history of B2B contact events,
-    prints segment changes as the worker publishes them, then a per-segment summary.
+    prints a sample of the segment changes it published, in time order, then a per-segment
+    summary. It removes the topics it created at the end.
     """
     settings = Settings.from_env()
     bootstrap, broker = ensure_broker(settings)
     run = f"{int(time.time())}-{os.getpid()}"
+    names = Names(f"segstream-demo-{run}")
     try:
-        with tempfile.TemporaryDirectory(prefix="segstream-demo-") as tmp:
-            click.echo(f"Starting a worker with {EXAMPLE_RULES} ...")
-            names = Names(f"segstream-demo-{run}")
-            worker = WorkerProcess(
-                bootstrap,
-                EXAMPLE_RULES,
-                names,
-                Path(tmp),
-                partitions=partitions,
-                loglevel="warning",
-            ).start()
-            try:
-                wait_ready(worker)
-                stream = generate(contacts, events, seed=seed, days=days)
-                lines = [orjson.dumps(e) for e in stream]
-                click.echo(f"Worker ready. Streaming {len(lines)} events of {contacts} contacts"
-                           f" over {days:g} days; segment changes as they happen:")  # fmt: skip
-                changes = asyncio.run(_stream_and_show(bootstrap, worker, lines, show))
-            finally:
-                worker.stop()
+        collected = _run(bootstrap, names, contacts, events, seed, days, partitions)
         click.echo("")
-        click.echo(f"{len(changes)} changes. Membership at the end of the stream:")
-        for line in summary(changes):
+        show_changes(collected, show, segment_labels(load_file(EXAMPLE_RULES)))
+        click.echo("")
+        click.echo(f"{len(collected)} changes. Membership at the end of the stream:")
+        for line in summary(collected):
             click.echo("  " + line)
-        show_served(bootstrap, names.changes, settings.redis_url, run, changes)
-        if broker is None or keep_broker:
-            click.echo("")
-            click.echo(f"See them again: segstream tail --broker kafka://{bootstrap} "
-                       f"--topic {names.changes}")  # fmt: skip
+        # Before the topics go: the materialiser reads the changes topic.
+        show_served(bootstrap, names.changes, settings.redis_url, run, collected)
+        click.echo("")
     finally:
+        _remove_topics(bootstrap, names)
         if broker is not None and not keep_broker:
             broker.stop()
             click.echo("Stopped the dev broker the demo started (--keep-broker leaves it up).")
+    click.echo('Next: each step on its own, as README.md shows under "Using it".')
+
+
+def _run(
+    bootstrap: str,
+    names: Names,
+    contacts: int,
+    events: int,
+    seed: int,
+    days: float,
+    partitions: int,
+) -> list[Change]:
+    """Start a worker, stream a generated history through it; the changes it published."""
+    with tempfile.TemporaryDirectory(prefix="segstream-demo-") as tmp:
+        click.echo(f"Starting a worker with {EXAMPLE_RULES} ...")
+        worker = WorkerProcess(
+            bootstrap, EXAMPLE_RULES, names, Path(tmp), partitions=partitions, loglevel="warning"
+        ).start()
+        try:
+            wait_ready(worker)
+            lines = [orjson.dumps(e) for e in generate(contacts, events, seed=seed, days=days)]
+            click.echo(f"Worker ready. Streaming {len(lines)} events of {contacts} contacts"
+                       f" over {days:g} days.")  # fmt: skip
+            return asyncio.run(_stream(bootstrap, worker, lines))
+        finally:
+            worker.stop()
+
+
+def _remove_topics(bootstrap: str, names: Names) -> None:
+    """Delete the topics of this run: the worker's own and those Faust made for it."""
+    try:
+        removed = asyncio.run(delete_topics(bootstrap, f"{names.prefix}-"))
+    except Exception as error:  # the demo's result stands; only the clean-up failed
+        click.echo(f"Could not remove the demo's topics ({names.prefix}-*): {error}", err=True)
+        return
+    click.echo(f"Removed the {len(removed)} topics the demo created ({names.prefix}-*).")

@@ -11,13 +11,18 @@ from typing import Any, TypeVar
 
 import click
 
+from stream.cli import progress
 from stream.cli.options import setting_option, settings_from
+from stream.cli.progress import file_size, track_lines
+from stream.cli.report import Skipped, plural
 from stream.core import changes
+from stream.core.evaluation.engine import Engine
+from stream.core.evaluation.state_limit import StateLimit
 from stream.core.language.ast import RuleSet
 from stream.core.language.loader import load_file
-from stream.core.replay import replay_lines
+from stream.core.replay import Counts, Replayer, replay_lines
 from stream.core.timefmt import parse_ts
-from stream.errors import DefinitionError, InvalidInput
+from stream.errors import DefinitionError
 from stream.settings import Settings
 
 EXIT_FAILURE = 1
@@ -49,17 +54,6 @@ def gc_friendly(lines: Iterable[Line]) -> Iterator[Line]:
             yield line
     finally:
         gc.set_threshold(*before)
-
-
-def _report(number: int, error: InvalidInput) -> None:
-    sys.stderr.write(f"line {number}: {error.reason}: {_printable(error.detail)}\n")
-
-
-def _printable(text: str) -> str:
-    """`text` with what is not printable (line breaks, controls) escaped: one report, one line."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class _Position:
@@ -95,11 +89,12 @@ class _Position:
 def replay(rules_path: str, events_path: str, until: str | None, **options: Any) -> None:
     """Replay events in file order with event time; print every change as one JSON line.
 
-    Lines the worker would dead-letter are reported on standard error and skipped: invalid
-    input, input past the limits (the SEGSTREAM_MAX_* settings), a timestamp further than
-    the tolerance after the wall clock, or an event that would take its contact's state past
-    the state limit. Exit status: 0 when it ran (even with skipped lines), 2 when the rules
-    do not load, 1 on any other failure.
+    Lines the worker would dead-letter are skipped: invalid input, input past the limits
+    (the SEGSTREAM_MAX_* settings), a timestamp further than the tolerance after the wall
+    clock, or an event that would take its contact's state past the state limit. Standard
+    error gets each skipped line with its number and reason, then one line: events read,
+    applied, duplicates, skipped by reason, changes out, time taken. Exit status: 0 when it
+    ran (even with skipped lines), 2 when the rules do not load, 1 on any other failure.
     """
     settings = settings_from(**options)
     try:
@@ -116,10 +111,10 @@ def replay(rules_path: str, events_path: str, until: str | None, **options: Any)
     position = _Position()
     try:
         if events_path == "-":
-            _run(rules, settings, position.track(sys.stdin.buffer), until_us)
+            _run(rules, settings, position.track(sys.stdin.buffer), until_us, None)
         else:
             with open(events_path, "rb") as source:
-                _run(rules, settings, position.track(source), until_us)
+                _run(rules, settings, position.track(source), until_us, file_size(source))
     except OSError as error:
         click.echo(f"replay failed: {error}", err=True)
         sys.exit(EXIT_FAILURE)
@@ -132,24 +127,50 @@ def replay(rules_path: str, events_path: str, until: str | None, **options: Any)
         sys.exit(EXIT_FAILURE)
 
 
-def _run(rules: RuleSet, settings: Settings, source: Iterable[bytes], until_us: int | None) -> None:
+def _run(
+    rules: RuleSet,
+    settings: Settings,
+    source: Iterable[bytes],
+    until_us: int | None,
+    size: int | None,
+) -> None:
+    started = time.perf_counter()
     out = sys.stdout.buffer
     encode = changes.encode
+    engine = Engine(
+        rules, horizon_us=settings.dedupe_horizon // _MICROSECOND, limits=settings.limits()
+    )
+    replayer = Replayer(engine, limit=StateLimit(engine, settings.max_state_bytes))
+    skipped = Skipped()
+    lines = track_lines(source, "replay", size, enabled=progress.wanted(writes_stdout=True))
+    written = 0
     found = replay_lines(
         rules,
-        gc_friendly(source),
+        gc_friendly(lines),
         until_us,
-        horizon_us=settings.dedupe_horizon // _MICROSECOND,
-        on_invalid=_report,
+        on_invalid=skipped,
+        replayer=replayer,
         limits=settings.limits(),
         max_bytes=settings.max_message_bytes,
-        max_state_bytes=settings.max_state_bytes,
         wall_us=time.time_ns() // 1000,  # for the future check alone, as the worker reads it
         future_tolerance_us=settings.future_tolerance_us(),
     )
     for change in found:
         out.write(encode(change) + b"\n")
+        written += 1
     out.flush()
+    _summary(replayer.counts, skipped, written, time.perf_counter() - started)
+
+
+def _summary(counts: Counts, skipped: Skipped, written: int, took: float) -> None:
+    """One line on standard error: events read and how each ended, changes out, time taken."""
+    read = counts.applied + counts.duplicate + counts.invalid
+    click.echo(
+        f"replay: read {plural(read, 'event')} in {took:.1f} s: {counts.applied:,} applied, "
+        f"{plural(counts.duplicate, 'duplicate')}, {skipped.summary()}; "
+        f"{plural(written, 'change')} out",
+        err=True,
+    )
 
 
 command = replay

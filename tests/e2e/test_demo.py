@@ -1,15 +1,33 @@
-"""`segstream demo` runs end to end on the test broker and prints a membership summary."""
+"""`segstream demo` runs end to end on the test broker, prints a sample of changes in time
+order and a membership summary, and leaves no topic behind."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
+from stream.cli.describe import LEGEND
+from stream.testing.waiting import wait_for
 from tests.support import ROOT
+
+
+def _topics(bootstrap: str) -> list[str]:
+    async def listed() -> list[str]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            return list(await admin.list_topics())
+        finally:
+            await admin.close()
+
+    return asyncio.run(listed())
 
 
 @pytest.mark.e2e
@@ -37,3 +55,14 @@ def test_demo_prints_changes_and_a_summary(kafka_bootstrap: str) -> None:
     contact, segment, page = (json.loads(ln) for ln in answers)
     assert contact["segments"] and contact["seq"] >= 1
     assert segment["size"] >= len(page["members"]) > 0
+    assert f"  {LEGEND}\n" in out
+    times = re.findall(r"^  (\d{4}-\d\d-\d\d \d\d:\d\d)  c-", out, re.M)
+    assert len(times) == 5 and times == sorted(times), out
+    removed = re.search(r"^Removed the (\d+) topics the demo created \((\S+)-\*\)\.$", out, re.M)
+    assert removed is not None and int(removed[1]) >= 3, out
+    prefix = removed[2] + "-"
+
+    def none_left() -> bool:
+        return not any(t.startswith(prefix) for t in _topics(kafka_bootstrap))
+
+    wait_for(none_left, 30, interval=0.2, what=f"the demo's topics {prefix}* to be gone")

@@ -1,0 +1,45 @@
+# shellcheck shell=bash
+# Sourced by the scripts: check every system tool they need at once, before they start anything.
+
+# The Debian/Ubuntu package that brings each tool, and how an error names a missing one.
+declare -A _PACKAGE_OF=(
+    [python3]=python3-venv [venv]=python3-venv [java]=default-jre-headless [mvn]=maven
+    [redis-server]=redis-server [redis-cli]=redis-tools
+)
+declare -A _NAME_OF=(
+    [python3]="python3 (3.11 or newer)" [venv]="Python's venv module" [java]="java (17 or newer)"
+)
+
+# _have TOOL: whether TOOL is there and new enough (venv: Python can create one, or it exists).
+_have() {
+    case "$1" in
+        python3)
+            command -v python3 >/dev/null &&
+                python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' ;;
+        venv)
+            [[ -x "${VENV:-.venv}/bin/python" ]] || python3 -c 'import ensurepip, venv' 2>/dev/null ;;
+        java)
+            command -v java >/dev/null &&
+                java -XshowSettings:properties -version 2>&1 |
+                awk -F' = ' '/java.specification.version/ { ok = ($2 + 0 >= 17) } END { exit !ok }' ;;
+        *)
+            command -v "$1" >/dev/null ;;
+    esac
+}
+
+# require_tools TOOL...: exit 1 naming every missing tool and one command that installs them all.
+require_tools() {
+    local missing=() packages=() tool
+    for tool in "$@"; do
+        if ! _have "$tool"; then
+            missing+=("${_NAME_OF[$tool]:-$tool}")
+            [[ " ${packages[*]} " == *" ${_PACKAGE_OF[$tool]} "* ]] || packages+=("${_PACKAGE_OF[$tool]}")
+        fi
+    done
+    if ((${#missing[@]})); then
+        local names
+        names=$(printf '%s, ' "${missing[@]}")
+        echo "error: missing ${names%, }; install with: apt-get install -y ${packages[*]}" >&2
+        exit 1
+    fi
+}
