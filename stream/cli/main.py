@@ -11,6 +11,7 @@ from stream.cli import (
     demo,
     dev_broker,
     generate,
+    lag,
     produce,
     replay,
     tail,
@@ -40,3 +41,4 @@ main.add_command(replay.command)
 main.add_command(generate.command)
 main.add_command(bench.command)
 main.add_command(demo.command)
+main.add_command(lag.command)
