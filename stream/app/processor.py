@@ -37,6 +37,7 @@ class Record:
     offset: int
     key: bytes | None
     value: bytes
+    timestamp: float = 0.0  # the Kafka record's timestamp, seconds since the epoch
 
 
 @dataclass(slots=True)
@@ -65,6 +66,10 @@ class Effects:
     changes: list[Change] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     rekeyed: list[tuple[bytes, bytes]] = field(default_factory=list)
+    # For the metrics only: (record timestamp, changes it caused) per input that caused any,
+    # and how far past its instant each fired deadline was (microseconds).
+    caused: list[tuple[float, int]] = field(default_factory=list)
+    late_us: list[int] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.changes or self.dead_letters or self.rekeyed)
@@ -200,6 +205,8 @@ class Partition:
         self.counts.applied += 1
         applied[record.topic] = record.offset + 1
         effects.changes.extend(changes)
+        if changes:
+            effects.caused.append((record.timestamp, len(changes)))
         self._cache[contact] = state
         self._rearm(state)
 
@@ -224,6 +231,7 @@ class Partition:
             if state is None:
                 return False
             effects.changes.extend(self.engine.on_notify(state, deadline))
+            effects.late_us.append(now - deadline)
             self._rearm(state)
             return True
 
