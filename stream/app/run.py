@@ -22,6 +22,7 @@ from stream.app.runtime import Runtime
 from stream.app.sink import KafkaSink
 from stream.app.store import table_store
 from stream.app.topics import OutputTopics
+from stream.app.web import install_web
 from stream.core.evaluation.engine import Engine
 from stream.core.language.ast import RuleSet
 from stream.ops.metrics import Counters
@@ -50,19 +51,22 @@ def build(
     engine = Engine(rules, horizon_us=horizon_us)
     store = table_store(wapp.table)
     source = f"urn:segstream:{settings.app_id}"
+    metrics = Counters()
     runtime = Runtime(
         engine,
         policy_for(settings),
         store=store,
         sink=KafkaSink(wapp.app, wapp.table, store, wapp.topics, source=source, clock=wall_us),
         clock=wall_us,
-        metrics=Counters(),
+        metrics=metrics,
         fail=stop_now,
         assignment=Assignment(wapp.app, wapp.topics.events),
         outputs=OutputTopics(wapp.outputs),
         status_path=status_path,
     )
     install(wapp, runtime, settings.batch_size, settings.batch_wait.total_seconds())
+    if settings.web_port > 0:
+        install_web(wapp, runtime, metrics, rules, settings.bootstrap_servers())
     return wapp, runtime
 
 

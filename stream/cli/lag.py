@@ -40,7 +40,8 @@ async def watch(
     try:
         await reader.start(_now_ms())
         while True:
-            report = await take_sample(reader, topics, windows, _now_ms)
+            tps = await reader.partitions(topics)  # a topic may appear between two samples
+            report = await take_sample(reader, tps, windows, _now_ms)
             show(report)
             codes.append(report.exit_code())
             if every_s is None:

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Literal, get_args
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, disable_created_metrics
 from prometheus_client import Counter as PromCounter
 from prometheus_client import Histogram as PromHistogram
 from prometheus_client.registry import Collector
@@ -40,6 +40,10 @@ ProcessMetric = Literal[
     # envelopes published to the dead-letter topic
     "dead_letters_out",
 ]
+
+# prometheus-client adds a `_created` series beside every counter and histogram by default:
+# twice the series, and nothing here (alerts, panels) reads them.
+disable_created_metrics()
 
 PARTITION_COUNTS: tuple[PartitionCount, ...] = get_args(PartitionCount)
 PROCESS_METRICS: tuple[ProcessMetric, ...] = get_args(ProcessMetric)

@@ -137,10 +137,10 @@ class OffsetReader:
 
 
 async def take_sample(
-    reader: OffsetReader, topics: Iterable[str], windows: Windows, now_ms: Callable[[], int]
+    reader: OffsetReader, tps: list[TopicPartition], windows: Windows, now_ms: Callable[[], int]
 ) -> Report:
-    """Read every partition of `topics` once, add the samples to `windows`, and report."""
-    tps = await reader.partitions(topics)
+    """Read each of `tps` once, add the samples to `windows` (forgetting any other
+    partition), and report."""
     readings = await reader.read(tps)
     at = now_ms()
     for reading in readings:
