@@ -43,7 +43,7 @@ ProcessMetric = Literal[
 
 # prometheus-client adds a `_created` series beside every counter and histogram by default:
 # twice the series, and nothing here (alerts, panels) reads them.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
 
 PARTITION_COUNTS: tuple[PartitionCount, ...] = get_args(PartitionCount)
 PROCESS_METRICS: tuple[ProcessMetric, ...] = get_args(ProcessMetric)
