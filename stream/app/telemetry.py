@@ -61,7 +61,7 @@ class LagWatch:
         try:
             if self._reader is None:
                 self._reader = OffsetReader(self.bootstrap, self.group, lookback_ms=STOP_AFTER_MS)
-                await self._reader.start(_now_ms())
+                await self._reader.start()
             self.report = await take_sample(self._reader, tps, self.windows, _now_ms)
         except Exception as error:  # the broker may be away for a while; the worker goes on
             log.warning("measuring the consumer lag failed, will retry: %r", error)

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 import orjson
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from stream.app.topics import repartition_topic
 from stream.cli.options import setting_option, settings_from
@@ -38,7 +38,7 @@ async def watch(
     exit code to `codes`."""
     reader = make_reader()  # aiokafka's clients must be made inside the running loop
     try:
-        await reader.start(_now_ms())
+        await reader.start()
         while True:
             tps = await reader.partitions(topics)  # a topic may appear between two samples
             report = await take_sample(reader, tps, windows, _now_ms)
@@ -117,7 +117,10 @@ def command(
         asyncio.run(watch(make_reader, topics, windows, every_s, show, codes))
     except KeyboardInterrupt:
         pass  # --watch ends here: the exit status is the last sample's
-    except (KafkaError, OSError, TimeoutError) as error:
+    except (KafkaConnectionError, OSError, TimeoutError) as error:
         click.echo(f"error: cannot reach the Kafka broker at {bootstrap}: {error}", err=True)
+        sys.exit(EXIT_UNREACHABLE)
+    except KafkaError as error:
+        click.echo(f"error: the Kafka broker at {bootstrap} answered: {error}", err=True)
         sys.exit(EXIT_UNREACHABLE)
     sys.exit(codes[-1] if codes else EXIT_INTERRUPTED)

@@ -81,16 +81,24 @@ class CommitLog:
         self._tp: TopicPartition | None = None
         self._last: dict[tuple[str, int], int] = {}  # (topic, partition) -> commit time (ms)
 
-    async def start(self, now_ms: int, partitions: int) -> None:
-        """Connect, and position on the first commit record of the look-back.
+    async def start(self) -> None:
+        """Connect."""
+        await self._consumer.start()
 
-        `partitions` is the partition count of `__consumer_offsets`, 0 when it does not
-        exist yet (no group ever committed on this cluster: every commit is "never").
+    @property
+    def following(self) -> bool:
+        """Whether `follow` found the group's partition of `__consumer_offsets`."""
+        return self._tp is not None
+
+    async def follow(self, now_ms: int, partitions: int) -> None:
+        """Position on the first commit of the look-back before `now_ms`.
+
+        `partitions` is the partition count of `__consumer_offsets`; 0 while it does not
+        exist (no group committed on this cluster yet), and then this does nothing.
         """
-        consumer = self._consumer
-        await consumer.start()
         if not partitions:
             return
+        consumer = self._consumer
         tp = self._tp = TopicPartition(OFFSETS_TOPIC, offsets_partition(self.group, partitions))
         consumer.assign([tp])
         found = await consumer.offsets_for_times({tp: max(0, now_ms - self.lookback_ms)})

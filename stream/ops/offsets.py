@@ -10,16 +10,21 @@ committed offset (fetched with that consumer), and commit times from `__consumer
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
 from stream.ops.commit_log import OFFSETS_TOPIC, CommitLog
 from stream.ops.lag import Reading, Report, Windows, sample
 
+T = TypeVar("T")
+
 REQUEST_TIMEOUT_MS = 10_000  # one request to the broker; past it, the broker is unreachable
+RETRY_FOR_S = 15.0  # a fresh cluster's group coordinator takes a few seconds to appear
 RECORD_WAIT_S = 5.0  # longest wait for the records at the committed offsets
 FETCH_BYTES = 64 * 1024  # per partition: only one record is wanted (a batch comes whole)
 
@@ -43,15 +48,11 @@ class OffsetReader:
         )
         self._commits = CommitLog(bootstrap, group, lookback_ms)
 
-    async def start(self, now_ms: int) -> None:
-        """Connect; commits are followed from `lookback_ms` before `now_ms` on.
-
-        Call `close` afterwards even if this raises.
-        """
+    async def start(self) -> None:
+        """Connect. Call `close` afterwards even if this raises."""
         await self._admin.start()
         await self._records.start()
-        offsets = await self.partitions([OFFSETS_TOPIC])
-        await self._commits.start(now_ms, len(offsets))
+        await self._commits.start()
 
     async def close(self) -> None:
         """Disconnect (each client, also one that never connected, so none is left open)."""
@@ -74,11 +75,17 @@ class OffsetReader:
         ]
         return sorted(found)
 
-    async def read(self, tps: list[TopicPartition]) -> list[Reading]:
-        """One reading of each of `tps`."""
+    async def read(self, tps: list[TopicPartition], now_ms: int) -> list[Reading]:
+        """One reading of each of `tps`; commits are followed from `lookback_ms` before the
+        first reading's `now_ms` on."""
+        if not self._commits.following:  # `__consumer_offsets` appears with the first commit
+            offsets = await self.partitions([OFFSETS_TOPIC])
+            await self._commits.follow(now_ms, len(offsets))
         if not tps:
             return []
-        committed = await self._admin.list_consumer_group_offsets(self.group, partitions=tps)
+        committed = await _retrying(
+            lambda: self._admin.list_consumer_group_offsets(self.group, partitions=tps)
+        )
         starts = await self._records.beginning_offsets(tps)
         ends = await self._records.end_offsets(tps)
         commits = await self._commits.last_commits()
@@ -141,9 +148,23 @@ async def take_sample(
 ) -> Report:
     """Read each of `tps` once, add the samples to `windows` (forgetting any other
     partition), and report."""
-    readings = await reader.read(tps)
+    readings = await reader.read(tps, now_ms())
     at = now_ms()
     for reading in readings:
         windows.add((reading.topic, reading.partition), sample(reading, at))
     windows.keep((tp.topic, tp.partition) for tp in tps)
     return Report.of(reader.group, at, windows)
+
+
+async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
+    """`call()`, again after a short pause while it fails with an error Kafka calls
+    retriable (a coordinator being elected, a leader moving), for up to `RETRY_FOR_S`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + RETRY_FOR_S
+    while True:
+        try:
+            return await call()
+        except KafkaError as error:
+            if not error.retriable or loop.time() > deadline:
+                raise
+        await asyncio.sleep(0.2)  # back off before asking again

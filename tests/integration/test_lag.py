@@ -14,13 +14,14 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 from stream.app.admin import ensure_topics
 from stream.cli.produce import contact_key
 from stream.core.timefmt import parse_ts
 from stream.testing.generate import generate
-from stream.testing.waiting import wait_for
+from stream.testing.waiting import wait_for, wait_for_async
 from stream.testing.worker import broker_url
 from tests.e2e.harness import Names, WorkerProcess
 from tests.support import EXAMPLE_RULES, ROOT
@@ -49,6 +50,7 @@ def _target(bootstrap: str, names: Names) -> list[str]:
 
 async def produce(bootstrap: str, topic: str, lines: list[bytes], timestamps_ms: list[int]) -> None:
     await ensure_topics(bootstrap, [topic], PARTITIONS)
+    await wait_for_async(lambda: _has_leaders(bootstrap, topic), 30, what=f"{topic}'s leaders")
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
@@ -57,6 +59,19 @@ async def produce(bootstrap: str, topic: str, lines: list[bytes], timestamps_ms:
         await producer.flush()
     finally:
         await producer.stop()
+
+
+async def _has_leaders(bootstrap: str, topic: str) -> bool:
+    """Whether the broker's metadata has `topic` with a leader for every partition (a client
+    asking sooner logs an error while the new topic's metadata spreads)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = await admin.describe_topics(None)  # every topic: asking for one may create it
+    finally:
+        await admin.close()
+    found = [t for t in topics if t["topic"] == topic and t["error_code"] == 0]
+    return bool(found) and all(p["leader"] >= 0 for p in found[0]["partitions"])
 
 
 async def commit(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
