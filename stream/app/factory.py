@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stream.app.faust_private import App
-from stream.app.topics import TopicNames
+from stream.app.topics import TopicNames, repartition_topic
 from stream.settings import Settings
 
 TABLE = "state"
@@ -28,11 +28,6 @@ class WorkerApp:
     outputs: tuple[Any, ...]  # topics the worker writes, declared at start
     table: Any
     topics: TopicNames
-
-
-def repartition_topic(settings: Settings) -> str:
-    """The topic re-keyed events go through, owned by the worker group."""
-    return f"{settings.app_id}-{settings.events_topic}-repartition"
 
 
 def instance_id(settings: Settings) -> str:

@@ -7,7 +7,7 @@ Each has a real implementation and one that lives in memory, side by side:
 | `Clock` | `stream.app.clock.wall_us` | `stream.testing.fakes.FixedClock` |
 | `PartitionStore` | `stream.app.store.table_store` (RocksDB) | `stream.testing.fakes.MemoryStore` |
 | `ChangeSink` | `stream.app.sink.KafkaSink` | `stream.testing.fakes.RecordingSink` |
-| `Metrics` | `stream.ops.metrics.Counters` (the process counters are in memory) | the same |
+| `Metrics` | `stream.ops.metrics.Counters` (in memory, served on `/metrics`) | the same |
 
 tests/unit/test_store_contract.py and tests/integration/test_sink_contract.py run the same
 cases against both sides.
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
-from stream.ops.metrics import ProcessMetric
+from stream.ops.metrics import CounterName, HistogramName, ProcessMetric
 
 if TYPE_CHECKING:
     # Only for the annotation: the processor itself depends on `PartitionStore` here.
@@ -67,7 +67,7 @@ class ChangeSink(Protocol):
 
 
 class Metrics(Protocol):
-    """Counters of the worker process, reported in its status file."""
+    """Metrics of the worker process: the status file's counters and Prometheus's."""
 
     def add(self, name: ProcessMetric, amount: int = 1) -> None:
         """Count `amount` more of `name`."""
@@ -75,4 +75,12 @@ class Metrics(Protocol):
 
     def snapshot(self) -> dict[str, int]:
         """Every counter's current value."""
+        ...
+
+    def count(self, name: CounterName, amount: float = 1, **labels: str) -> None:
+        """Add `amount` to Prometheus counter `name` with `labels`."""
+        ...
+
+    def observe(self, name: HistogramName, value: float, **labels: str) -> None:
+        """Observe `value` in Prometheus histogram `name` with `labels`."""
         ...

@@ -206,6 +206,8 @@ class Partition:
         self.watermark = event.ts if self.watermark is None else max(self.watermark, event.ts)
         counts.applied += 1
         effects.changes.extend(changes)
+        if changes:
+            effects.caused.append((record.timestamp, len(changes)))
 
     def _recount(self, first: Outcome, ts: int) -> None:
         """Count a record skipped as already stored the way it ended the first time."""
@@ -256,6 +258,7 @@ class Partition:
             if state is None:
                 return False
             effects.changes.extend(self.engine.on_notify(state, deadline))
+            effects.late_us.append(now - deadline)
             self._rearm(state)
             return True
 

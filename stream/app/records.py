@@ -19,6 +19,7 @@ class Record:
     offset: int
     key: bytes | None
     value: bytes | None  # None: a tombstone
+    timestamp: float = 0.0  # the Kafka record's timestamp, seconds since the epoch
 
 
 @dataclass(slots=True)
@@ -51,6 +52,10 @@ class Effects:
     changes: list[Change] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     rekeyed: list[tuple[bytes, bytes]] = field(default_factory=list)
+    # For the metrics only: (record timestamp, changes it caused) per input that caused any,
+    # and how far past its instant each fired deadline was (microseconds).
+    caused: list[tuple[float, int]] = field(default_factory=list)
+    late_us: list[int] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.changes or self.dead_letters or self.rekeyed)

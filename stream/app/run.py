@@ -28,6 +28,7 @@ from stream.app.runtime import Runtime
 from stream.app.sink import KafkaSink
 from stream.app.store import table_store
 from stream.app.topics import OutputTopics
+from stream.app.web import install_web
 from stream.core.evaluation.engine import Engine
 from stream.core.language.ast import RuleSet
 from stream.ops.metrics import Counters
@@ -69,6 +70,7 @@ def build(
         topics=(wapp.topics.events, wapp.topics.repartition),
         every_s=settings.progress_interval.total_seconds(),
     )
+    metrics = Counters()
     runtime = Runtime(
         engine,
         policy_for(settings),
@@ -83,7 +85,7 @@ def build(
             dead_letter_bytes=settings.max_dead_letter_bytes,
         ),
         clock=wall_us,
-        metrics=Counters(),
+        metrics=metrics,
         fail=stop_now,
         assignment=assignment,
         outputs=OutputTopics(wapp.outputs),
@@ -91,6 +93,8 @@ def build(
         progress=progress,
     )
     install(wapp, runtime, settings.batch_size, settings.batch_wait.total_seconds())
+    if settings.web_port > 0:
+        install_web(wapp, runtime, metrics, rules, settings.bootstrap_servers())
     return wapp, runtime, heartbeat(runtime, progress)
 
 

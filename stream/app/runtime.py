@@ -9,6 +9,7 @@ for deadlines with no new input.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -52,7 +53,7 @@ class Runtime:
         self.assignment = assignment
         self.outputs = outputs
         self.partitions = Partitions(engine, store, policy)
-        self.flusher = Flusher(sink, metrics, fail)
+        self.flusher = Flusher(sink, metrics, fail, clock)
         self.report = StatusReport(status_path, self.partitions, metrics, clock)
         self.progress = progress
         self.lock = asyncio.Lock()
@@ -68,10 +69,14 @@ class Runtime:
         for event in events:
             message = event.message
             by_partition[message.partition].append(
-                Record(message.topic, message.partition, message.offset, message.key, message.value)
-            )
+                Record(
+                    message.topic, message.partition, message.offset, message.key,
+                    message.value, message.timestamp,
+                )
+            )  # fmt: skip
         async with self.lock:
             await self.outputs.declare()
+            started = time.perf_counter()
             done: list[tuple[Partition, Effects]] = []
             for number, records in by_partition.items():
                 part = self.partitions.get(number)
@@ -86,6 +91,8 @@ class Runtime:
                 done.append((part, effects))
             # The writes are taken now, before the next batch changes any cached state.
             batches: list[PartitionBatch] = [(p.partition, e, p.take_writes()) for p, e in done]
+            applied = time.perf_counter() - started
+            self.metrics.observe("segstream_batch_duration_seconds", applied, phase="apply")
             if self.progress is not None:
                 self.progress.took(events, batches)
             await self.flusher.start(batches, on_durable)
@@ -118,7 +125,8 @@ class Runtime:
 
     async def revoke(self, revoked: Iterable[Any]) -> None:
         """Forget partitions another worker may now own; they are reloaded if they return."""
-        self.assignment.restored = False
+        self.assignment.revoked()
+        self.metrics.count("segstream_rebalances_total")
         async with self.lock:
             await self.settle()  # acknowledge what is durable before Faust commits offsets
             self.partitions.drop(self.assignment.inputs(revoked))
@@ -126,4 +134,4 @@ class Runtime:
 
     def mark_restored(self) -> None:
         """Faust has restored the table for the new assignment: partitions may load again."""
-        self.assignment.restored = True
+        self.assignment.mark_restored()

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from stream.settings import Settings
+
 
 @dataclass(frozen=True, slots=True)
 class TopicNames:
@@ -16,6 +18,11 @@ class TopicNames:
     changes: str
     dead_letters: str
     changelog: str
+
+
+def repartition_topic(settings: Settings) -> str:
+    """The topic re-keyed events go through, owned by the worker group."""
+    return f"{settings.app_id}-{settings.events_topic}-repartition"
 
 
 class OutputTopics:

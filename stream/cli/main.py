@@ -15,6 +15,7 @@ from stream.cli import (
     demo,
     dev_broker,
     generate,
+    lag,
     materialize,
     produce,
     replay,
@@ -57,3 +58,4 @@ main.add_command(bench.command)
 main.add_command(demo.command)
 main.add_command(materialize.command)
 main.add_command(api.command)
+main.add_command(lag.command)

@@ -65,7 +65,7 @@ async def test_a_batch_whose_flush_fails_in_the_background_is_never_acknowledged
         "timestamp": "2026-11-20T10:00:00Z",
     }
     message = SimpleNamespace(
-        topic="events", partition=0, offset=0, key=b"c-1", value=orjson.dumps(event)
+        topic="events", partition=0, offset=0, key=b"c-1", value=orjson.dumps(event), timestamp=0.0
     )
     acked: list[bool] = []
 
