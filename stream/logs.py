@@ -6,7 +6,7 @@ import logging
 import os
 import time
 
-from stream.settings import declared_setting
+from stream.settings_declared import declared_setting
 
 # The level in brackets is what the tests' health check looks for ("[ERROR]").
 FORMAT = "%(asctime)s [%(levelname)s] %(message)s"

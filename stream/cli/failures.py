@@ -21,7 +21,7 @@ from stream import logs
 from stream.cli.options import setting_option
 from stream.errors import InfrastructureError
 from stream.ops.probe import CHECK_BROKER
-from stream.settings import declared_setting
+from stream.settings_declared import declared_setting
 
 F = TypeVar("F", bound=Callable[..., Any])
 

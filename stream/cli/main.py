@@ -24,7 +24,7 @@ from stream.cli import (
     worker,
 )
 from stream.cli.failures import reported
-from stream.settings import help_text
+from stream.settings_declared import help_text
 
 
 class Segstream(click.Group):

@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 import click
 
 from stream.setting_kinds import Kind
-from stream.settings import Settings, declared_setting
+from stream.settings import Settings
+from stream.settings_declared import declared_setting
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -12,7 +12,7 @@ from stream.cli.failures import loglevel_option
 from stream.cli.options import setting_option, settings_from
 from stream.core.language.loader import load_file
 from stream.errors import DefinitionError
-from stream.settings import help_text
+from stream.settings_declared import help_text
 
 EXIT_RULES = 2
 

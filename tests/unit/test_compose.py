@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from stream.ops.kafka_dist import KAFKA_VERSION
-from stream.settings import Settings, bootstrap_servers, env_names
+from stream.settings import Settings, bootstrap_servers
+from stream.settings_declared import env_names
 
 ROOT = Path(__file__).resolve().parents[2]
 

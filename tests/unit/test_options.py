@@ -12,7 +12,8 @@ from click.testing import CliRunner
 import stream.app.run
 from stream.cli.main import main
 from stream.cli.options import setting_option, settings_from
-from stream.settings import Settings, declared_setting, env_names
+from stream.settings import Settings
+from stream.settings_declared import declared_setting, env_names
 
 EXAMPLE_RULES = Path(__file__).resolve().parents[2] / "stream" / "examples" / "segments.yaml"
 

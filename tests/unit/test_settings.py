@@ -11,14 +11,8 @@ import pytest
 
 from stream.core.limits import DEFAULT_LIMITS
 from stream.setting_kinds import parse_bool, parse_timedelta, render_timedelta
-from stream.settings import (
-    Settings,
-    bootstrap_servers,
-    declared,
-    declared_setting,
-    env_names,
-    help_text,
-)
+from stream.settings import Settings, bootstrap_servers
+from stream.settings_declared import declared, declared_setting, env_names, help_text
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
