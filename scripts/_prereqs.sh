@@ -44,3 +44,27 @@ require_tools() {
         exit 1
     fi
 }
+
+# install_tools TOOL...: install what the missing tools need with apt-get, as root or through
+# sudo when it asks no password, saying so first; then require_tools. Without apt-get or the
+# rights to use it, require_tools names what is missing and the command that installs it.
+install_tools() {
+    local packages=() tool as=()
+    for tool in "$@"; do
+        _have "$tool" && continue
+        [[ " ${packages[*]} " == *" ${_PACKAGE_OF[$tool]} "* ]] || packages+=("${_PACKAGE_OF[$tool]}")
+    done
+    if ((${#packages[@]})) && command -v apt-get >/dev/null; then
+        if ((EUID != 0)); then
+            if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+                as=(sudo)
+            else
+                require_tools "$@"  # no rights to install: say what to install, and stop
+            fi
+        fi
+        echo "== installing ${packages[*]} with apt-get (about a minute)"
+        "${as[@]}" apt-get update -qq
+        "${as[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+    fi
+    require_tools "$@"
+}
