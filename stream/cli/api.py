@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from stream.cli.materialize import LOG_FORMAT, app_id_option, redis_option
+from stream.cli.failures import loglevel_option
+from stream.cli.materialize import app_id_option, redis_option
 from stream.cli.options import setting_option, settings_from
 from stream.core.language.loader import load_file
 from stream.errors import DefinitionError
@@ -41,12 +42,7 @@ def is_loopback(host: str) -> bool:
     is_flag=True,
     help="Listen on a non-loopback address without SEGSTREAM_API_TOKEN (anyone may read).",
 )
-@click.option(
-    "--loglevel",
-    default="info",
-    show_default=True,
-    type=click.Choice(["debug", "info", "warning", "error"]),
-)
+@loglevel_option()
 def command(
     redis_url: str | None,
     rules_file: Path | None,
@@ -54,7 +50,7 @@ def command(
     api_port: int | None,
     app_id: str | None,
     allow_no_token: bool,
-    loglevel: str,
+    loglevel: str | None,
 ) -> None:
     """Serve memberships over HTTP from Redis (OpenAPI at /openapi.json, docs at /docs).
 
@@ -62,7 +58,7 @@ def command(
     """
     settings = settings_from(
         redis_url=redis_url, rules_file=rules_file, api_host=api_host, api_port=api_port,
-        app_id=app_id,
+        app_id=app_id, loglevel=loglevel,
     )  # fmt: skip
     ruleset = None
     if settings.rules_file is not None:
@@ -79,7 +75,6 @@ def command(
             f"no SEGSTREAM_API_TOKEN: refusing to serve {settings.api_host} to the network; "
             "set the token, listen on 127.0.0.1, or pass --allow-no-token"
         )
-    logging.basicConfig(level=loglevel.upper(), format=LOG_FORMAT)
     log = logging.getLogger("stream.serving.api")
     if token is None:
         log.warning("no SEGSTREAM_API_TOKEN: /v1/ answers anyone who reaches %s", where)
@@ -100,8 +95,8 @@ def command(
         port=settings.api_port,
         loop="uvloop",
         http="httptools",
-        log_level=loglevel,
-        log_config=None,  # uvicorn's loggers go through the root logger configured above
+        log_level=settings.loglevel,
+        log_config=None,  # uvicorn's loggers go through the root logger stream.logs set up
         access_log=False,
         timeout_graceful_shutdown=5,  # an idle client cannot hold a shutdown
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -11,12 +10,11 @@ from typing import Any, TypeVar
 
 import click
 
+from stream.cli.failures import loglevel_option
 from stream.cli.options import setting_option, settings_from
 from stream.serving.materializer import Materializer, MaterializerConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-LOG_FORMAT = "%(asctime)s [%(levelname)s] %(name)s: %(message)s"
 
 
 def redis_option() -> Callable[[F], F]:
@@ -45,12 +43,7 @@ def app_id_option() -> Callable[[F], F]:
     help="Rewrite this JSON file every second while running (offsets, Redis up): for health "
     "checks.",
 )
-@click.option(
-    "--loglevel",
-    default="info",
-    show_default=True,
-    type=click.Choice(["debug", "info", "warning", "error"]),
-)
+@loglevel_option()
 def command(
     redis_url: str | None,
     broker: str | None,
@@ -58,7 +51,7 @@ def command(
     app_id: str | None,
     batch_size: int,
     status_file: Path | None,
-    loglevel: str,
+    loglevel: str | None,
 ) -> None:
     """Apply segment-changes to Redis: each contact's segments, stage and seq, each segment's
     members and size, and the offsets, all in one atomic step per partition batch.
@@ -66,9 +59,9 @@ def command(
     Idempotent by seq; resumes from the offsets in Redis; retries while Redis is down.
     """
     settings = settings_from(
-        redis_url=redis_url, broker=broker, changes_topic=changes_topic, app_id=app_id
-    )
-    logging.basicConfig(level=loglevel.upper(), format=LOG_FORMAT)
+        redis_url=redis_url, broker=broker, changes_topic=changes_topic, app_id=app_id,
+        loglevel=loglevel,
+    )  # fmt: skip
     config = MaterializerConfig(
         bootstrap=settings.bootstrap_servers(),
         topic=settings.changes_topic,
