@@ -65,6 +65,11 @@ WaitMs = Annotated[
 ]
 
 
+def unknown_segment(segment_id: str) -> ApiError:
+    """The 404 for a segment the rules (or, without rules, Redis) do not know."""
+    return ApiError(404, "not_found", f"no segment {segment_id!r} (GET /v1/segments)")
+
+
 def create_app(config: ApiConfig) -> FastAPI:
     """The ASGI app; run it with uvicorn (`segstream api`)."""
     backend = Backend(config.redis_url, config.namespace)
@@ -142,7 +147,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         read = await reading(min_position, wait_ms)
         stats = await segment_sizes(read.partitions)
         if not known(segment_id, stats):
-            raise ApiError(404, "not_found", f"no segment {segment_id!r} (GET /v1/segments)")
+            raise unknown_segment(segment_id)
         answer = describe(catalogue, segment_id, stats)
         return JSONBody({**answer, "position": format_position(offsets_of(stats))})
 
@@ -158,7 +163,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         after = after_cursor(cursor)
         read = await reading(min_position, wait_ms)
         if catalogue is not None and segment_id not in catalogue:
-            raise ApiError(404, "not_found", f"no segment {segment_id!r} (GET /v1/segments)")
+            raise unknown_segment(segment_id)
         store = await backend.store()
         offsets, page = await store.members(read.partitions, segment_id, after, limit + 1)
         # Without rules a segment is known by its sizes; only an empty page needs to ask.
@@ -167,7 +172,7 @@ def create_app(config: ApiConfig) -> FastAPI:
             and catalogue is None
             and not known(segment_id, await store.stats(read.partitions))
         ):
-            raise ApiError(404, "not_found", f"no segment {segment_id!r} (GET /v1/segments)")
+            raise unknown_segment(segment_id)
         more = len(page) > limit
         page = page[:limit]
         return JSONBody(
@@ -188,7 +193,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         """Whether a contact is in a segment, since when, and whether it is held out."""
         read = await reading(min_position, wait_ms)
         if catalogue is not None and segment_id not in catalogue:
-            raise ApiError(404, "not_found", f"no segment {segment_id!r} (GET /v1/segments)")
+            raise unknown_segment(segment_id)
         offsets, fields = await find_contact(backend, read, contact_id)
         found = segments_of(fields).get(segment_id)
         answer: dict[str, Any] = {"member": False, "holdout": None, "since": None}

@@ -120,6 +120,20 @@ def read_topic(
     return asyncio.run(run())
 
 
+def changes_until(
+    bootstrap: str, worker: WorkerProcess, topic: str, count: int, *, timeout: float = 120
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Start `worker`, read `topic` until it holds `count` records (and a second more), stop it."""
+    worker.start()
+    try:
+        worker.wait_ready()
+        return read_topic(
+            bootstrap, topic, lambda rs: len(rs) >= count, timeout=timeout, settle=1.0
+        )
+    finally:
+        worker.stop()
+
+
 def changes_of(records: Iterable[ConsumerRecord[bytes, bytes]]) -> list[Change]:
     """The change messages of `records`, each checked to be exactly what its change encodes to."""
     out = []

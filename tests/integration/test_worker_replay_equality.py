@@ -16,9 +16,9 @@ from tests.e2e.harness import (
     Names,
     WorkerProcess,
     changes_of,
+    changes_until,
     closing_events,
     produce,
-    read_topic,
 )
 from tests.support import EXAMPLE_RULES
 from tests.support.changes import by_contact
@@ -45,18 +45,7 @@ def test_worker_equals_replay(
     worker = WorkerProcess(
         kafka_bootstrap, EXAMPLE_RULES, names, tmp_path, partitions=partitions, clock="event"
     )
-    worker.start()
-    try:
-        worker.wait_ready()
-        records = read_topic(
-            kafka_bootstrap,
-            names.changes,
-            lambda rs: len(rs) >= len(expected),
-            timeout=120,
-            settle=1.0,
-        )
-    finally:
-        worker.stop()
+    records = changes_until(kafka_bootstrap, worker, names.changes, len(expected))
     worker.assert_healthy()
     assert by_contact(changes_of(records)) == by_contact(expected)
     for record, change in zip(records, changes_of(records), strict=True):

@@ -19,9 +19,9 @@ from tests.e2e.harness import (
     Names,
     WorkerProcess,
     changes_of,
+    changes_until,
     closing_events,
     produce,
-    read_topic,
 )
 from tests.support.changes import by_contact
 
@@ -53,18 +53,7 @@ def published(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) ->
     produce(kafka_bootstrap, names.events, lines, PARTITIONS)
     workdir = tmp_path_factory.mktemp("serving-worker")
     worker = WorkerProcess(kafka_bootstrap, EXAMPLE_RULES, names, workdir, partitions=PARTITIONS)
-    worker.start()
-    try:
-        worker.wait_ready()
-        records = read_topic(
-            kafka_bootstrap,
-            names.changes,
-            lambda rs: len(rs) >= len(replayed),
-            timeout=120,
-            settle=1.0,
-        )
-    finally:
-        worker.stop()
+    records = changes_until(kafka_bootstrap, worker, names.changes, len(replayed))
     # A fresh broker's first consumer group can log GroupCoordinatorNotAvailable before the
     # offsets topic exists (test_faust_wiring filters it the same way); nothing else may show.
     text = worker.log_text()
