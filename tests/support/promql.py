@@ -4,7 +4,8 @@ The tokenizer knows just enough PromQL to tell a metric name from everything els
 like a word:
 - string literals, label matchers `{...}`, and range or subquery brackets `[...]` (where
   Grafana's `$__rate_interval` goes) are skipped whole;
-- a word followed by `(` is a function or an aggregation (`rate(`, `sum(`);
+- a word followed by `(` is a function or an aggregation (`rate(`, `sum(`), and so is one
+  followed by `by` or `without` (`sum by (job) (...)`);
 - the parenthesised label lists after `by`, `without`, `on`, `ignoring`, `group_left` and
   `group_right` are labels, not metrics;
 - the binary operators and modifiers written as words (`and`, `or`, `unless`, `bool`,
@@ -40,20 +41,28 @@ def _tokens(expr: str) -> list[tuple[str, str]]:
     ]
 
 
+_CLOSING = {"{": "}", "[": "]", "(": ")"}
+
+
 def _skip_group(tokens: list[tuple[str, str]], at: int) -> int:
     """The index after the bracket group that opens at `at`."""
-    depth = 0
+    expected: list[str] = []
     for i in range(at, len(tokens)):
-        kind = tokens[i][0]
-        depth += (kind == "open") - (kind == "close")
-        if depth == 0:
-            return i + 1
+        kind, text = tokens[i]
+        if kind == "open":
+            expected.append(_CLOSING[text])
+        elif kind == "close":
+            if not expected or expected.pop() != text:
+                break
+            if not expected:
+                return i + 1
     raise ValueError("unbalanced brackets")
 
 
 def metric_names(expr: str) -> set[str]:
     """The names of the series `expr` selects, as written (a histogram's `_bucket` too)."""
     tokens = _tokens(expr)
+    _skip_group([("open", "("), *tokens, ("close", ")")], 0)  # the brackets balance
     names: set[str] = set()
     i = 0
     while i < len(tokens):
@@ -65,7 +74,8 @@ def metric_names(expr: str) -> set[str]:
         if kind == "word" and text in _LABEL_LISTS and following == "(":
             i = _skip_group(tokens, i + 1)
             continue
-        if kind == "word" and following != "(" and text.lower() not in _KEYWORDS:
+        called = following == "(" or following in ("by", "without")
+        if kind == "word" and not called and text.lower() not in _KEYWORDS:
             names.add(text)
         i += 1
     return names
