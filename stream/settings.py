@@ -248,6 +248,12 @@ class Settings:
         at_least(0),
         default=0,
     )
+    web_host: str = setting(
+        "SEGSTREAM_WEB_HOST",
+        "Address the worker's web server listens on (0.0.0.0 for probes and scrapers).",
+        TEXT,
+        default="127.0.0.1",
+    )
     status_file: Path | None = setting(
         "SEGSTREAM_STATUS_FILE",
         "JSON file the worker writes its per-partition clocks and counters to, twice a second.",

@@ -52,7 +52,7 @@ def create_app(settings: Settings) -> WorkerApp:
         value_serializer=RAW,
         web_enabled=settings.web_port > 0,
         web_port=settings.web_port or 6066,
-        web_host="127.0.0.1",
+        web_host=settings.web_host,
         # A restarted worker rejoins at once instead of waiting out the old member's
         # session (60 s by default); 6 s is the broker's minimum session timeout.
         broker_session_timeout=6.0,

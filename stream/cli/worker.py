@@ -38,6 +38,7 @@ EXIT_RULES = 2
 @setting_option("max_state_bytes")
 @setting_option("standby_replicas")
 @setting_option("web_port")
+@setting_option("web_host")
 @setting_option("status_file", type=click.Path(dir_okay=False, path_type=Path))
 @setting_option("progress_interval")
 @setting_option("connect_timeout")

@@ -27,7 +27,9 @@ def _prometheus_config(worker_port: int, path: Path) -> Path:
     config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
     config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
     config["rule_files"] = [str(DEPLOY / name) for name in config["rule_files"]]
-    (job,) = config["scrape_configs"]
+    # The worker's job alone: no API runs here.
+    job = next(j for j in config["scrape_configs"] if j["job_name"] == "segstream-worker")
+    config["scrape_configs"] = [job]
     job["static_configs"] = [{"targets": [f"127.0.0.1:{worker_port}"]}]
     path.write_text(yaml.safe_dump(config))
     return path

@@ -12,11 +12,12 @@ import pytest
 import yaml
 
 from stream.ops.metrics import METRIC_NAMES
+from stream.serving.metrics import GAPS
 from tests.support import ROOT
 
 DEPLOY = ROOT / "deploy" / "prometheus"
-# Named by the serving layer's metrics (shared/spec/serving.md), not the worker's.
-SERVING_METRICS = {"segstream_materializer_gaps_total"}
+# Named by the serving layer's metrics (the API's /metrics), not the worker's.
+SERVING_METRICS = {f"{GAPS}_total"}
 _HISTOGRAM_PARTS = ("_bucket", "_count", "_sum")
 
 

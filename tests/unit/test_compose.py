@@ -42,8 +42,16 @@ def _listeners(value: str) -> dict[str, tuple[str, int]]:
     return {name: (host, int(port)) for name, host, port in found}
 
 
-def test_the_five_services_exist(services: dict[str, Any]) -> None:
-    assert set(services) == {"kafka", "redis", "worker", "materializer", "api"}
+def test_the_seven_services_exist(services: dict[str, Any]) -> None:
+    assert set(services) == {
+        "kafka",
+        "redis",
+        "worker",
+        "materializer",
+        "api",
+        "prometheus",
+        "grafana",
+    }
 
 
 def test_kafka_is_the_official_image_at_the_dev_broker_version(services: dict[str, Any]) -> None:
@@ -159,3 +167,62 @@ def test_api_is_published_on_the_hosts_loopback_at_the_default_port(
     port = Settings.from_env({}).api_port
     assert services["api"]["ports"] == [f"127.0.0.1:{port}:{port}"]
     assert "/readyz" in " ".join(services["api"]["healthcheck"]["test"])
+
+
+def _mounts(service: dict[str, Any]) -> dict[str, str]:
+    """{container path: host path} of the service's bind mounts from this repository."""
+    pairs = (str(v).split(":")[:2] for v in service.get("volumes", []) if str(v).startswith("./"))
+    return {target: host for host, target in pairs}
+
+
+def _targets(config: dict[str, Any]) -> dict[str, list[str]]:
+    return {
+        job["job_name"]: [t for c in job["static_configs"] for t in c["targets"]]
+        for job in config["scrape_configs"]
+    }
+
+
+def test_prometheus_runs_deploy_prometheus_aimed_at_the_services(
+    services: dict[str, Any],
+) -> None:
+    service = services["prometheus"]
+    flag = next(a for a in service["command"] if a.startswith("--config.file="))
+    path = Path(flag.removeprefix("--config.file="))
+    host_dir = ROOT / _mounts(service)[str(path.parent)]
+    assert host_dir == ROOT / "deploy" / "prometheus"
+    config = yaml.safe_load((host_dir / path.name).read_text())
+    # The same jobs, rules and intervals as prometheus.yml; only the targets differ.
+    reference = yaml.safe_load((host_dir / "prometheus.yml").read_text())
+    assert set(_targets(config)) == set(_targets(reference))
+    for one in (config, reference):
+        for job in one["scrape_configs"]:
+            job.pop("static_configs")
+    assert config == reference
+    worker = Settings.from_env(_env(services["worker"]))
+    api = Settings.from_env({})
+    assert worker.web_host == "0.0.0.0"
+    assert _targets(yaml.safe_load((host_dir / path.name).read_text())) == {
+        "segstream-worker": [f"worker:{worker.web_port}"],
+        "segstream-api": [f"api:{api.api_port}"],
+    }
+    assert service["ports"] == ["127.0.0.1:9090:9090"]
+
+
+def test_grafana_is_provisioned_with_deploy_grafana(services: dict[str, Any]) -> None:
+    service = services["grafana"]
+    mounts = _mounts(service)
+    provisioning = ROOT / mounts["/etc/grafana/provisioning"]
+    assert provisioning == ROOT / "deploy" / "grafana" / "provisioning"
+    (provider,) = yaml.safe_load((provisioning / "dashboards" / "segstream.yml").read_text())[
+        "providers"
+    ]
+    dashboards = ROOT / mounts[provider["options"]["path"]]
+    assert (dashboards / "segstream.json").is_file()
+    (source,) = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())[
+        "datasources"
+    ]
+    url = urlsplit(source["url"])
+    assert url.hostname == "prometheus"
+    assert f"{url.port}:{url.port}" in services["prometheus"]["ports"][0]
+    assert service["depends_on"] == {"prometheus": {"condition": "service_healthy"}}
+    assert service["ports"] == ["127.0.0.1:3000:3000"]
