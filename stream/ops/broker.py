@@ -178,7 +178,9 @@ class DevBroker:
             listeners = _PLAIN_LISTENERS.format(port=port, controller_port=controller_port)
         else:
             listeners = secure.listener_properties(port, internal_port, controller_port)
-        text = _SERVER_PROPERTIES.format(listeners=listeners, log_dir=self.data_dir / "kraft")
+        text = _SERVER_PROPERTIES.format(
+            listeners=listeners, controller_port=controller_port, log_dir=self.data_dir / "kraft"
+        )
         self.config.touch(mode=0o600)  # a secure config holds the keystore's password
         os.chmod(self.config, 0o600)
         self.config.write_text(text)

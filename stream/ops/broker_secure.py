@@ -2,12 +2,12 @@
 
 Made once per data dir, at the first `dev-broker start --secure`: a random SCRAM-SHA-512
 password for the user `segstream` and a random keystore password (`secure/secrets.json`),
-a key pair with a self-signed certificate for 127.0.0.1 and localhost made with the JDK's
-`keytool` (`secure/broker.p12`, its certificate as PEM in `secure/ca.pem`). The user is
-added, as a salted password, when the storage is formatted (`--add-scram`; KRaft keeps it
-in the metadata log).
-Every start writes `client.env`: the SEGSTREAM_* settings a client needs, password included.
-Files holding a secret are readable by their owner only (0600).
+and, with the JDK's `keytool`, a key pair whose self-signed certificate names 127.0.0.1 and
+localhost and is marked a CA, so that it is its own trust anchor (`secure/broker.p12`; the
+certificate as PEM in `secure/ca.pem`). The user is added, as a salted password, when the
+storage is formatted (`--add-scram`; KRaft keeps it in the metadata log). Every start
+writes `client.env`: the SEGSTREAM_* settings a client needs, the password included. Files
+holding a secret are readable by their owner only (0600).
 
 Clients reach the broker on the SASL_SSL listener only. The KRaft controller and the
 broker's own inter-broker traffic use PLAINTEXT listeners on 127.0.0.1, as a single node
@@ -142,7 +142,7 @@ def _make_certificate(listener: SecureListener) -> None:
     _keytool(
         listener, keytool, "-genkeypair", "-alias", "broker", "-keyalg", "RSA",
         "-keysize", "2048", "-validity", str(CERT_DAYS), "-dname", "CN=segstream dev broker",
-        "-ext", "SAN=ip:127.0.0.1,dns:localhost", *store,
+        "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-ext", "bc:c", *store,
     )  # fmt: skip
     _keytool(
         listener, keytool, "-exportcert", "-rfc", "-alias", "broker",
