@@ -120,9 +120,11 @@ async def produce_lines(
     *,
     partitions: int | None = None,
     keyed: bool = True,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> int:
     """Send every non-blank line as one message, unchecked; returns how many were sent."""
-    return await send_messages(bootstrap, topic, keyed_lines(lines, keyed), partitions=partitions)
+    messages = keyed_lines(lines, keyed)
+    return await send_messages(bootstrap, topic, messages, partitions=partitions, security=security)
 
 
 @click.command("produce")

@@ -10,9 +10,12 @@ from click.testing import CliRunner
 
 from stream.app.factory import broker_credentials, create_app
 from stream.cli.main import main
+from stream.core.language.loader import load_file
 from stream.ops.kafka_security import PLAINTEXT, KafkaSecurity
+from stream.ops.report import start_line
 from stream.settings import Settings
 from stream.settings_declared import help_text
+from tests.support import EXAMPLE_RULES
 
 PASSWORD = "pa55-w0rd-never-shown"
 SECURE = {
@@ -86,3 +89,11 @@ def test_secrets_are_not_in_repr_or_help(monkeypatch: pytest.MonkeyPatch) -> Non
         shown = CliRunner().invoke(main, [*command, "--help"])
         assert shown.exit_code == 0, shown.output
         assert PASSWORD not in shown.output
+
+
+def test_the_start_line_names_the_protocol_and_user_only() -> None:
+    rules = load_file(EXAMPLE_RULES)
+    line = start_line(Settings.from_env(SECURE), rules)
+    assert "broker 127.0.0.1:9092 over SASL_SSL as alice, events" in line
+    assert PASSWORD not in line
+    assert "broker 127.0.0.1:9092, events" in start_line(Settings.from_env({}), rules)

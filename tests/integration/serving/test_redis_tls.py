@@ -103,9 +103,9 @@ def test_materializer_and_api_serve_over_tls_with_an_acl_user(
     server.process.start()
     try:
         server.wait_ready()
-        client = server.client()
-        wait_served(client, end_position(kafka_bootstrap, topic))
-        assert_serves(client, rebuild(changes), SEGMENTS)
+        with server.client() as client:
+            wait_served(client, end_position(kafka_bootstrap, topic))
+            assert_serves(client, rebuild(changes), SEGMENTS)
     finally:
         mat.stop()
         server.process.stop()
