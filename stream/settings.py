@@ -296,6 +296,7 @@ class Settings:
         "Bearer token the serving API requires on /v1/ (empty: none, loopback only).",
         TEXT,
         default="",
+        secret=True,
     )
     api_host: str = setting(
         "SEGSTREAM_API_HOST",
