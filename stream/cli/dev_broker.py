@@ -110,7 +110,9 @@ def status(data_dir: Path) -> None:
     if not current.running:
         click.echo("not running")
         sys.exit(EXIT_NOT_RUNNING)
-    click.echo(f"running (pid {current.pid}) at {current.bootstrap}")
+    env = current.client_env
+    secure = f" with SASL_SSL; client settings in {env}" if env is not None else ""
+    click.echo(f"running (pid {current.pid}) at {current.bootstrap}{secure}")
 
 
 def _fail(message: str) -> NoReturn:

@@ -109,6 +109,8 @@ def test_start_prints_where_the_settings_are_not_the_password(secure: Secure) ->
         assert stat.S_IMODE(private.stat().st_mode) == 0o600, private
     # The password reaches no command line, the storage tool's included: only its salted form.
     assert secure.password not in (env_file.parent / "broker.log").read_text()
+    status = _segstream("dev-broker", "status", "--data-dir", str(env_file.parent), env={})
+    assert status.stdout.strip().endswith(f"with SASL_SSL; client settings in {env_file}")
 
 
 def test_worker_equals_replay_and_produce_tail_lag_work_over_sasl_ssl(
