@@ -129,10 +129,10 @@ class DevBroker:
             if current.running:
                 return dataclasses.replace(current, already_running=True)
             if secure != is_secure(self.data_dir) and self._formatted():
+                was = "with" if is_secure(self.data_dir) else "without"
                 raise InfrastructureError(
-                    f"{self.data_dir} holds a broker formatted "
-                    f"{'without' if secure else 'with'} --secure; start it "
-                    f"{'without' if not secure else 'with'} --secure, or choose another --data-dir"
+                    f"{self.data_dir} holds a broker formatted {was} --secure; start it "
+                    f"{was} --secure, or choose another --data-dir"
                 )
             java = kafka_dist.require_tool("java")
             libs = kafka_dist.kafka_libs(self.cache_dir)
