@@ -9,6 +9,10 @@ import ssl
 import stat
 from pathlib import Path
 
+import pytest
+
+from stream.errors import InfrastructureError
+from stream.ops.broker import DevBroker
 from stream.ops.broker_secure import SCRAM_ITERATIONS, is_secure, secure_listener
 
 
@@ -44,3 +48,13 @@ def test_the_scram_user_is_added_with_a_salted_password_only(tmp_path: Path) -> 
     salt, salted = (base64.b64decode(found[i]) for i in (1, 2))
     assert int(found[3]) == SCRAM_ITERATIONS
     assert salted == hashlib.pbkdf2_hmac("sha512", listener.password.encode(), salt, 8192)
+
+
+def test_a_data_dir_keeps_the_mode_it_was_formatted_in(tmp_path: Path) -> None:
+    (tmp_path / "kraft").mkdir()
+    (tmp_path / "kraft" / "meta.properties").write_text("version=1\n")
+    with pytest.raises(InfrastructureError, match="formatted without --secure; start it without"):
+        DevBroker(tmp_path).start(secure=True)
+    secure_listener(tmp_path)
+    with pytest.raises(InfrastructureError, match="formatted with --secure; start it with"):
+        DevBroker(tmp_path).start()
