@@ -56,3 +56,10 @@ class Unreachable(InfrastructureError):
 
     The message says where it was looked for, why it did not answer, and what to check.
     """
+
+
+class AccessDenied(InfrastructureError):
+    """A service segstream needs answered but refused it: wrong credentials, or TLS failed.
+
+    The message says which service, why, and which settings to check; never a secret.
+    """

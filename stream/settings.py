@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from stream.core.limits import DEFAULT_LIMITS, MAX_DEPTH, Limits
+from stream.ops.kafka_security import MECHANISMS, PROTOCOLS, KafkaSecurity
 from stream.setting_kinds import (
     BOOL,
     DURATION,
@@ -40,12 +41,13 @@ def setting(
     *,
     default: Any = dataclasses.MISSING,
     default_factory: Callable[[], Any] | None = None,
+    secret: bool = False,
 ) -> Any:
-    """Declare a settings field: its environment variable, a one-line doc, and its kind."""
+    """Declare a settings field: its variable, a one-line doc, its kind; a `secret` has no repr."""
     metadata = {"env": env, "doc": doc, "kind": kind}
     if default_factory is not None:
-        return field(default_factory=default_factory, metadata=metadata)
-    return field(default=default, metadata=metadata)
+        return field(default_factory=default_factory, metadata=metadata, repr=not secret)
+    return field(default=default, metadata=metadata, repr=not secret)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +64,46 @@ class Settings:
         TEXT,
         default="kafka://127.0.0.1:9092",
     )
+    kafka_security_protocol: str = setting(
+        "SEGSTREAM_KAFKA_SECURITY_PROTOCOL",
+        "How clients reach Kafka: PLAINTEXT, SASL_SSL, SSL or SASL_PLAINTEXT.",
+        one_of(*PROTOCOLS),
+        default="PLAINTEXT",
+    )
+    kafka_sasl_mechanism: str = setting(
+        "SEGSTREAM_KAFKA_SASL_MECHANISM",
+        "SASL mechanism with a SASL_ protocol: SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN.",
+        one_of(*MECHANISMS),
+        default="SCRAM-SHA-512",
+    )
+    kafka_sasl_username: str = setting(
+        "SEGSTREAM_KAFKA_SASL_USERNAME", "SASL user name (with a SASL_ protocol).", TEXT, default=""
+    )
+    kafka_sasl_password: str = setting(
+        "SEGSTREAM_KAFKA_SASL_PASSWORD",
+        "SASL password; never logged or shown.",
+        TEXT,
+        default="",
+        secret=True,
+    )
+    kafka_ca_file: Path | None = setting(
+        "SEGSTREAM_KAFKA_CA_FILE",
+        "PEM file of the CA that signed the brokers' certificates (none: the system's CAs).",
+        OPTIONAL_PATH,
+        default=None,
+    )
     redis_url: str = setting(
         "SEGSTREAM_REDIS_URL",
-        "Redis URL for the materialised segment memberships.",
+        "Redis URL (rediss://user:password@host:port/0 for TLS and an ACL user).",
         TEXT,
         default="redis://127.0.0.1:6379/0",
+        secret=True,
+    )
+    redis_ca_file: Path | None = setting(
+        "SEGSTREAM_REDIS_CA_FILE",
+        "PEM file of the CA that signed the rediss:// server's certificate (none: the system's).",
+        OPTIONAL_PATH,
+        default=None,
     )
     events_topic: str = setting(
         "SEGSTREAM_EVENTS_TOPIC",
@@ -265,6 +302,7 @@ class Settings:
         "Bearer token the serving API requires on /v1/ (empty: none, loopback only).",
         TEXT,
         default="",
+        secret=True,
     )
     api_host: str = setting(
         "SEGSTREAM_API_HOST",
@@ -304,6 +342,7 @@ class Settings:
                 "SEGSTREAM_EARLIEST_TIMESTAMP must be before SEGSTREAM_LATEST_TIMESTAMP"
             )
         self.limits()  # every other bound is checked by its own kind
+        KafkaSecurity.of(self)  # SASL needs a user name and password
 
     def limits(self) -> Limits:
         """The bounds on one input message these settings set."""

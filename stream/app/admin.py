@@ -8,10 +8,17 @@ from collections.abc import Iterable
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from stream.ops.kafka_security import PLAINTEXT, KafkaSecurity
 
-async def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int) -> None:
+
+async def ensure_topics(
+    bootstrap: str,
+    names: Iterable[str],
+    partitions: int,
+    security: KafkaSecurity = PLAINTEXT,
+) -> None:
     """Create each topic in `names` that does not exist yet, with `partitions` partitions."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security.client_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -26,9 +33,11 @@ async def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int) -
         await admin.close()
 
 
-async def delete_topics(bootstrap: str, prefix: str) -> list[str]:
+async def delete_topics(
+    bootstrap: str, prefix: str, security: KafkaSecurity = PLAINTEXT
+) -> list[str]:
     """Delete every topic whose name starts with `prefix`; returns the names it deleted."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security.client_options())
     await admin.start()
     try:
         doomed = sorted(n for n in await admin.list_topics() if n.startswith(prefix))

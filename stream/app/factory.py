@@ -6,8 +6,11 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from faust.auth import SASLCredentials, SSLCredentials
+
 from stream.app.faust_private import App
 from stream.app.topics import TopicNames, repartition_topic
+from stream.ops.kafka_security import KafkaSecurity
 from stream.settings import Settings
 
 TABLE = "state"
@@ -36,12 +39,30 @@ def instance_id(settings: Settings) -> str:
     return f"{settings.app_id}-{where}"
 
 
+def broker_credentials(security: KafkaSecurity) -> Any:
+    """Faust's form of `security`: SASL or TLS credentials, or None for PLAINTEXT.
+
+    Faust hands them to every client it makes (consumer, producer, topic creation).
+    """
+    if security.sasl:
+        return SASLCredentials(
+            username=security.username,
+            password=security.password,
+            mechanism=security.mechanism,
+            ssl_context=security.ssl_context(),  # None: SASL_PLAINTEXT
+        )
+    if security.tls:
+        return SSLCredentials(security.ssl_context())
+    return None
+
+
 def create_app(settings: Settings) -> WorkerApp:
     """Build the Faust app for `settings` (nothing connects until the worker starts)."""
     partitions = settings.partitions
     app = App(
         settings.app_id,
         broker=settings.broker,
+        broker_credentials=broker_credentials(KafkaSecurity.of(settings)),
         store=settings.store,
         datadir=str(settings.state_dir),
         topic_partitions=partitions,

@@ -31,6 +31,7 @@ from stream.app.topics import OutputTopics
 from stream.app.web import install_web
 from stream.core.evaluation.engine import Engine
 from stream.core.language.ast import RuleSet
+from stream.ops.kafka_security import KafkaSecurity
 from stream.ops.metrics import Counters
 from stream.ops.probe import require_broker
 from stream.ops.report import start_line
@@ -94,7 +95,8 @@ def build(
     )
     install(wapp, runtime, settings.batch_size, settings.batch_wait.total_seconds())
     if settings.web_port > 0:
-        install_web(wapp, runtime, metrics, rules, settings.bootstrap_servers())
+        security = KafkaSecurity.of(settings)
+        install_web(wapp, runtime, metrics, rules, settings.bootstrap_servers(), security)
     return wapp, runtime, heartbeat(runtime, progress)
 
 
@@ -122,7 +124,9 @@ def run_worker(settings: Settings, rules: RuleSet, *, status_path: Path | None =
         check_versions()
     except UntestedVersion as error:
         sys.exit(f"error: {error}")
-    require_broker(settings.bootstrap_servers(), settings.connect_timeout.total_seconds())
+    security = KafkaSecurity.of(settings)
+    timeout = settings.connect_timeout.total_seconds()
+    require_broker(settings.bootstrap_servers(), timeout, security)
     log.info(start_line(settings, rules))
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     wapp, _, beating = build(settings, rules, status_path=status_path)
@@ -134,7 +138,7 @@ def run_worker(settings: Settings, rules: RuleSet, *, status_path: Path | None =
     # first, so that every one has the configured partitions and co-partitioning holds.
     topics = wapp.topics
     names = [topics.events, topics.repartition, topics.changes, topics.dead_letters]
-    asyncio.run(ensure_topics(settings.bootstrap_servers(), names, settings.partitions))
+    asyncio.run(ensure_topics(settings.bootstrap_servers(), names, settings.partitions, security))
     tune_gc()
     faust_worker(wapp.app, settings.loglevel, beating).execute_from_commandline()
 

@@ -25,6 +25,7 @@ from prometheus_client.registry import Collector
 from stream.app.assignment import Assignment, Readiness
 from stream.app.runtime import Runtime
 from stream.core.language.ast import RuleSet
+from stream.ops.kafka_security import PLAINTEXT, KafkaSecurity
 from stream.ops.lag import STATUSES, Report, Windows
 from stream.ops.metrics import PARTITION_COUNTS, ScrapedName
 from stream.ops.offsets import OffsetReader, take_sample
@@ -44,9 +45,15 @@ class LagWatch:
     """The lag of the input partitions this worker owns, sampled as `segstream lag` does."""
 
     def __init__(
-        self, bootstrap: str, group: str, topics: tuple[str, ...], assignment: Assignment
+        self,
+        bootstrap: str,
+        group: str,
+        topics: tuple[str, ...],
+        assignment: Assignment,
+        security: KafkaSecurity = PLAINTEXT,
     ) -> None:
         self.bootstrap = bootstrap
+        self.security = security
         self.group = group
         self.topics = topics
         self.assignment = assignment
@@ -60,7 +67,9 @@ class LagWatch:
         tps = [TopicPartition(topic, n) for topic in self.topics for n in owned]
         try:
             if self._reader is None:
-                self._reader = OffsetReader(self.bootstrap, self.group, lookback_ms=STOP_AFTER_MS)
+                self._reader = OffsetReader(
+                    self.bootstrap, self.group, lookback_ms=STOP_AFTER_MS, security=self.security
+                )
                 await self._reader.start()
             self.report = await take_sample(self._reader, tps, self.windows, _now_ms)
         except Exception as error:  # the broker may be away for a while; the worker goes on

@@ -15,16 +15,23 @@ from stream.app.factory import WorkerApp
 from stream.app.runtime import Runtime
 from stream.app.telemetry import LAG_EVERY_S, LagWatch, WorkerCollector, readiness
 from stream.core.language.ast import RuleSet
+from stream.ops.kafka_security import PLAINTEXT, KafkaSecurity
 from stream.ops.metrics import Counters
 
 
 def install_web(
-    wapp: WorkerApp, runtime: Runtime, metrics: Counters, rules: RuleSet, bootstrap: str
+    wapp: WorkerApp,
+    runtime: Runtime,
+    metrics: Counters,
+    rules: RuleSet,
+    bootstrap: str,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> None:
     """Serve the endpoints on `wapp`'s web server, and sample the lag they report."""
     app = wapp.app
     topics = wapp.topics
-    lag = LagWatch(bootstrap, app.conf.id, (topics.events, topics.repartition), runtime.assignment)
+    inputs = (topics.events, topics.repartition)
+    lag = LagWatch(bootstrap, app.conf.id, inputs, runtime.assignment, security)
     metrics.collect_with(WorkerCollector(runtime, app, rules, lag))
 
     async def healthz(self: Any, request: Any) -> Any:

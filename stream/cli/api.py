@@ -88,7 +88,8 @@ def command(
 
     from stream.serving.api import ApiConfig, create_app
 
-    app = create_app(ApiConfig(settings.redis_url, settings.app_id, ruleset, token))
+    config = ApiConfig(settings.redis_url, settings.app_id, ruleset, token, settings.redis_ca_file)
+    app = create_app(config)
     uvicorn.run(
         app,
         host=settings.api_host,

@@ -37,10 +37,29 @@ def command() -> None:
     default=None,
     help="KRaft controller port.  [default: PORT+1]",
 )
+@click.option(
+    "--secure",
+    is_flag=True,
+    help="Clients connect with SASL_SSL and SCRAM-SHA-512 (a self-signed certificate and a "
+    "user made at the first start); prints the file with the client settings.",
+)
+@click.option(
+    "--internal-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="With --secure: the broker's own PLAINTEXT listener on 127.0.0.1.  [default: PORT+2]",
+)
 @_data_dir
 @click.option("--timeout", type=float, default=START_TIMEOUT_S, show_default=True,
               help="Seconds to wait for the broker to answer.")  # fmt: skip
-def start(port: int, controller_port: int | None, data_dir: Path, timeout: float) -> None:
+def start(
+    port: int,
+    controller_port: int | None,
+    secure: bool,
+    internal_port: int | None,
+    data_dir: Path,
+    timeout: float,
+) -> None:
     """Start the broker in the background; print its bootstrap address when it answers.
 
     The first start resolves Kafka with `mvn` into $SEGSTREAM_CACHE_DIR (default
@@ -48,7 +67,9 @@ def start(port: int, controller_port: int | None, data_dir: Path, timeout: float
     """
     began = time.monotonic()
     try:
-        status = DevBroker(data_dir).start(port, controller_port, timeout)
+        status = DevBroker(data_dir).start(
+            port, controller_port, timeout, secure=secure, internal_port=internal_port
+        )
     except SegstreamError as exc:
         _fail(str(exc))
     took = time.monotonic() - began
@@ -59,6 +80,14 @@ def start(port: int, controller_port: int | None, data_dir: Path, timeout: float
     else:
         note = f"Kafka {KAFKA_VERSION} started in {took:.1f} s (pid {status.pid})"
     click.echo(f"{note}; log: {DevBroker(data_dir).log_file}", err=True)
+    if status.client_env is not None:
+        # The password stays in the file (0600); it is never printed.
+        click.echo(
+            f"SASL_SSL (SCRAM-SHA-512, user segstream) on {status.bootstrap}; the client "
+            f"settings, password and CA file included, are in {status.client_env}: "
+            f"set -a; . {status.client_env}; set +a",
+            err=True,
+        )
     click.echo(status.bootstrap)
 
 
@@ -81,7 +110,9 @@ def status(data_dir: Path) -> None:
     if not current.running:
         click.echo("not running")
         sys.exit(EXIT_NOT_RUNNING)
-    click.echo(f"running (pid {current.pid}) at {current.bootstrap}")
+    env = current.client_env
+    secure = f" with SASL_SSL; client settings in {env}" if env is not None else ""
+    click.echo(f"running (pid {current.pid}) at {current.bootstrap}{secure}")
 
 
 def _fail(message: str) -> NoReturn:

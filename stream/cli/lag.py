@@ -15,8 +15,11 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from stream.app.topics import repartition_topic
 from stream.cli.options import setting_option, settings_from
+from stream.errors import InfrastructureError
+from stream.ops.kafka_security import KafkaSecurity
 from stream.ops.lag import EXIT_UNREACHABLE, Report, Windows
 from stream.ops.offsets import OffsetReader, take_sample
+from stream.ops.probe import require_broker
 from stream.setting_kinds import DURATION
 
 EXIT_INTERRUPTED = 130  # interrupted before the first sample
@@ -95,10 +98,11 @@ def command(
     # aiokafka logs every failed connection attempt; the one line below says it all.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     bootstrap = settings.bootstrap_servers()
+    security = KafkaSecurity.of(settings)
     lookback_ms = max(stop_after_ms, int((every_s or 0) * 1000 * window))
 
     def make_reader() -> OffsetReader:
-        return OffsetReader(bootstrap, settings.app_id, lookback_ms=lookback_ms)
+        return OffsetReader(bootstrap, settings.app_id, lookback_ms=lookback_ms, security=security)
 
     topics = [settings.events_topic, repartition_topic(settings)]
 
@@ -112,6 +116,14 @@ def command(
                 click.echo(line)
 
     codes: list[int] = []
+    if security.protocol != "PLAINTEXT":
+        # A refused login or TLS handshake makes aiokafka say only "Unable to bootstrap";
+        # the probe says which, and which settings to check.
+        try:
+            require_broker(bootstrap, settings.connect_timeout.total_seconds(), security)
+        except InfrastructureError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(EXIT_UNREACHABLE)
     try:
         windows = Windows(window, stop_after_ms)
         asyncio.run(watch(make_reader, topics, windows, every_s, show, codes))

@@ -12,6 +12,7 @@ import click
 
 from stream.cli.failures import loglevel_option
 from stream.cli.options import setting_option, settings_from
+from stream.ops.kafka_security import KafkaSecurity
 from stream.serving.materializer import Materializer, MaterializerConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -69,6 +70,8 @@ def command(
         namespace=settings.app_id,
         batch_size=batch_size,
         status_file=status_file,
+        kafka=KafkaSecurity.of(settings),
+        redis_ca_file=settings.redis_ca_file,
     )
     asyncio.run(_run(config))
 

@@ -21,6 +21,7 @@ from stream.cli.report import Skipped, plural
 from stream.core.events import decode_event
 from stream.core.replay import InvalidHandler
 from stream.errors import InvalidInput
+from stream.ops.kafka_security import PLAINTEXT, KafkaSecurity
 from stream.ops.probe import require_broker
 
 EXIT_SKIPPED = 1  # some lines were invalid and not sent; every valid one was
@@ -73,14 +74,19 @@ def raw_lines(lines: Iterable[bytes]) -> Iterator[Message]:
 
 
 async def send_messages(
-    bootstrap: str, topic: str, messages: Iterable[Message], *, partitions: int | None = None
+    bootstrap: str,
+    topic: str,
+    messages: Iterable[Message],
+    *,
+    partitions: int | None = None,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> int:
     """Send every (key, value); returns how many were sent and acknowledged.
 
     With `partitions`, a missing topic is created with that many partitions first.
     """
     if partitions is not None:
-        await ensure_topics(bootstrap, [topic], partitions)
+        await ensure_topics(bootstrap, [topic], partitions, security)
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -88,6 +94,7 @@ async def send_messages(
         max_batch_size=512 * 1024,
         max_request_size=8 * 1024 * 1024,
         enable_idempotence=True,
+        **security.client_options(),
     )
     await producer.start()
     sent = 0
@@ -113,9 +120,11 @@ async def produce_lines(
     *,
     partitions: int | None = None,
     keyed: bool = True,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> int:
     """Send every non-blank line as one message, unchecked; returns how many were sent."""
-    return await send_messages(bootstrap, topic, keyed_lines(lines, keyed), partitions=partitions)
+    messages = keyed_lines(lines, keyed)
+    return await send_messages(bootstrap, topic, messages, partitions=partitions, security=security)
 
 
 @click.command("produce")
@@ -142,7 +151,8 @@ def command(file: click.utils.LazyFile, validate: bool, **options: Any) -> None:
     sent already counts as duplicates).
     """
     settings = settings_from(**options)
-    require_broker(settings.bootstrap_servers(), settings.connect_timeout.total_seconds())
+    security = KafkaSecurity.of(settings)
+    require_broker(settings.bootstrap_servers(), settings.connect_timeout.total_seconds(), security)
     started = time.perf_counter()
     lines = track_lines(file, "produce", file_size(file), enabled=progress.wanted())
     skipped = Skipped()
@@ -153,6 +163,7 @@ def command(file: click.utils.LazyFile, validate: bool, **options: Any) -> None:
             settings.events_topic,
             messages,
             partitions=settings.partitions,
+            security=security,
         )
     )
     took = time.perf_counter() - started

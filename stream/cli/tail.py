@@ -22,6 +22,7 @@ from stream.core.changes import Change, SegmentChange
 from stream.core.language.ast import RuleSet
 from stream.core.language.loader import load_file
 from stream.errors import DefinitionError
+from stream.ops.kafka_security import PLAINTEXT, KafkaSecurity
 from stream.ops.probe import require_broker
 
 EXIT_RULES = 2
@@ -43,6 +44,7 @@ async def follow(
     *,
     from_beginning: bool = True,
     stop: asyncio.Event | None = None,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> None:
     """Call `on_message` for every message with a value on `topic` until `stop` is set."""
     consumer = AIOKafkaConsumer(
@@ -52,6 +54,7 @@ async def follow(
         auto_offset_reset="earliest" if from_beginning else "latest",
         enable_auto_commit=False,
         isolation_level="read_committed",
+        **security.client_options(),
     )
     await consumer.start()
     try:
@@ -167,8 +170,9 @@ def command(
         _check_segment(segment, rules, settings.rules_file)
         labels = segment_labels(rules)
         topic, show = settings.changes_topic, _show_changes(labels, segment, contact, as_json)
-    require_broker(settings.bootstrap_servers(), settings.connect_timeout.total_seconds())
+    bootstrap, security = settings.bootstrap_servers(), KafkaSecurity.of(settings)
+    require_broker(bootstrap, settings.connect_timeout.total_seconds(), security)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
-            follow(settings.bootstrap_servers(), topic, show, from_beginning=from_beginning)
+            follow(bootstrap, topic, show, from_beginning=from_beginning, security=security)
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 import signal
@@ -15,6 +16,8 @@ from pathlib import Path
 
 from stream.errors import InfrastructureError
 from stream.ops import kafka_dist, probe
+from stream.ops.broker_secure import SecureListener, is_secure, secure_listener
+from stream.ops.kafka_security import PLAINTEXT, KafkaSecurity
 from stream.ops.procs import pid_alive, process_cmdline, wait_gone
 
 START_TIMEOUT_S = 90.0
@@ -27,12 +30,7 @@ _SERVER_PROPERTIES = """\
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:{controller_port}
-listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port}
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
-log.dirs={log_dir}
+{listeners}log.dirs={log_dir}
 num.partitions=1
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=8
@@ -41,6 +39,14 @@ transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=8
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
+"""
+
+_PLAIN_LISTENERS = """\
+listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:{port}
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
 """
 
 _LOG4J_PROPERTIES = """\
@@ -72,6 +78,7 @@ class BrokerStatus:
     pid: int | None = None
     port: int | None = None
     already_running: bool = False
+    client_env: Path | None = None  # a secure broker's client settings file
 
     @property
     def bootstrap(self) -> str:
@@ -97,32 +104,52 @@ class DevBroker:
         except (FileNotFoundError, ValueError):
             return BrokerStatus(running=False)
         pid, port = int(state["pid"]), int(state["port"])
+        env = Path(state["client_env"]) if state.get("client_env") else None
         if self._is_ours(pid):
-            return BrokerStatus(running=True, pid=pid, port=port)
+            return BrokerStatus(running=True, pid=pid, port=port, client_env=env)
         return BrokerStatus(running=False)
 
     def start(
-        self, port: int = 9092, controller_port: int | None = None, timeout: float = START_TIMEOUT_S
+        self,
+        port: int = 9092,
+        controller_port: int | None = None,
+        timeout: float = START_TIMEOUT_S,
+        *,
+        secure: bool = False,
+        internal_port: int | None = None,
     ) -> BrokerStatus:
         """Start the broker in the background and wait until it answers a metadata request.
 
-        Harmless when it already runs: the running broker is reported instead.
+        `secure`: clients connect with SASL_SSL and SCRAM-SHA-512 (stream.ops.broker_secure);
+        the broker's own traffic uses `internal_port` (default PORT+2). Harmless when it
+        already runs: the running broker is reported instead.
         """
         with kafka_dist.file_lock(self._lock):
             current = self.status()
             if current.running:
-                return BrokerStatus(True, current.pid, current.port, already_running=True)
+                return dataclasses.replace(current, already_running=True)
+            if secure != is_secure(self.data_dir) and self._formatted():
+                was = "with" if is_secure(self.data_dir) else "without"
+                raise InfrastructureError(
+                    f"{self.data_dir} holds a broker formatted {was} --secure; start it "
+                    f"{was} --secure, or choose another --data-dir"
+                )
             java = kafka_dist.require_tool("java")
             libs = kafka_dist.kafka_libs(self.cache_dir)
             cport = controller_port if controller_port is not None else port + 1
-            for p in (port, cport):
+            iport = internal_port if internal_port is not None else port + 2
+            listener = secure_listener(self.data_dir) if secure else None
+            for p in (port, cport, *([iport] if secure else [])):
                 _require_free_port(p)
-            self._write_config(port, cport)
-            self._format_storage(java, libs)
+            self._write_config(port, cport, iport, listener)
+            self._format_storage(java, libs, listener)
             pid = self._spawn(java, libs)
-            self._state.write_text(json.dumps({"pid": pid, "port": port, "controller_port": cport}))
-            self._wait_ready(pid, f"127.0.0.1:{port}", timeout)
-            return BrokerStatus(running=True, pid=pid, port=port)
+            env = listener.write_client_env(port) if listener is not None else None
+            state = {"pid": pid, "port": port, "controller_port": cport}
+            self._state.write_text(json.dumps({**state, "client_env": str(env) if env else ""}))
+            security = listener.security() if listener is not None else PLAINTEXT
+            self._wait_ready(pid, f"127.0.0.1:{port}", timeout, security)
+            return BrokerStatus(running=True, pid=pid, port=port, client_env=env)
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> BrokerStatus:
         """Stop the broker: SIGTERM, then SIGKILL after `timeout`. Returns what was running."""
@@ -140,25 +167,36 @@ class DevBroker:
         # names this data dir's config counts as our broker.
         return pid_alive(pid) and str(self.config) in process_cmdline(pid)
 
-    def _write_config(self, port: int, controller_port: int) -> None:
+    def _formatted(self) -> bool:
+        return (self.data_dir / "kraft" / "meta.properties").is_file()
+
+    def _write_config(
+        self, port: int, controller_port: int, internal_port: int, secure: SecureListener | None
+    ) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.config.write_text(
-            _SERVER_PROPERTIES.format(
-                port=port, controller_port=controller_port, log_dir=self.data_dir / "kraft"
-            )
+        if secure is None:
+            listeners = _PLAIN_LISTENERS.format(port=port, controller_port=controller_port)
+        else:
+            listeners = secure.listener_properties(port, internal_port, controller_port)
+        text = _SERVER_PROPERTIES.format(
+            listeners=listeners, controller_port=controller_port, log_dir=self.data_dir / "kraft"
         )
+        self.config.touch(mode=0o600)  # a secure config holds the keystore's password
+        os.chmod(self.config, 0o600)
+        self.config.write_text(text)
         (self.data_dir / "log4j.properties").write_text(_LOG4J_PROPERTIES)
 
     def _java(self, java: str, libs: Path, main: str, *args: str) -> list[str]:
         log4j = f"-Dlog4j.configuration=file:{self.data_dir / 'log4j.properties'}"
         return [java, *_JAVA_OPTS, log4j, "-cp", f"{libs}/*", main, *args]
 
-    def _format_storage(self, java: str, libs: Path) -> None:
-        if (self.data_dir / "kraft" / "meta.properties").is_file():
+    def _format_storage(self, java: str, libs: Path, secure: SecureListener | None) -> None:
+        if self._formatted():
             return
+        scram = secure.scram_arguments() if secure is not None else []
         command = self._java(
             java, libs, "kafka.tools.StorageTool", "format", "--ignore-formatted",
-            "-t", kafka_uuid(), "-c", str(self.config),
+            "-t", kafka_uuid(), "-c", str(self.config), *scram,
         )  # fmt: skip
         done = subprocess.run(
             command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
@@ -183,7 +221,9 @@ class DevBroker:
             )
         return process.pid
 
-    def _wait_ready(self, pid: int, bootstrap: str, timeout: float) -> None:
+    def _wait_ready(
+        self, pid: int, bootstrap: str, timeout: float, security: KafkaSecurity
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not pid_alive(pid):
@@ -192,7 +232,8 @@ class DevBroker:
                     f"the broker exited during start-up; its log {self.log_file} ends with:\n"
                     + self._log_tail()
                 )
-            if probe.answers_metadata(bootstrap, timeout=min(5.0, deadline - time.monotonic())):
+            wait = min(5.0, deadline - time.monotonic())
+            if probe.answers_metadata(bootstrap, wait, security):
                 return
             time.sleep(0.2)
         _terminate(pid, STOP_TIMEOUT_S)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
+from stream.ops.kafka_security import PLAINTEXT, KafkaSecurity
+
 OFFSETS_TOPIC = "__consumer_offsets"
 READ_TIMEOUT_MS = 2000  # one look at the log; a slow broker means older commit times
 _OFFSET_COMMIT_KEYS = (0, 1)  # key versions of an offset commit (2 is group metadata)
@@ -69,7 +71,9 @@ def parse_commit(key: bytes | None, value: bytes | None) -> Commit | None:
 class CommitLog:
     """Follows the group's partition of `__consumer_offsets` from a look-back instant on."""
 
-    def __init__(self, bootstrap: str, group: str, lookback_ms: int) -> None:
+    def __init__(
+        self, bootstrap: str, group: str, lookback_ms: int, security: KafkaSecurity = PLAINTEXT
+    ) -> None:
         self.group = group
         self.lookback_ms = lookback_ms
         self._consumer = AIOKafkaConsumer(
@@ -77,6 +81,7 @@ class CommitLog:
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="latest",
+            **security.client_options(),
         )
         self._tp: TopicPartition | None = None
         self._last: dict[tuple[str, int], int] = {}  # (topic, partition) -> commit time (ms)

@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
 from stream.ops.commit_log import OFFSETS_TOPIC, CommitLog
+from stream.ops.kafka_security import PLAINTEXT, KafkaSecurity
 from stream.ops.lag import Reading, Report, Windows, sample
 
 T = TypeVar("T")
@@ -32,10 +33,18 @@ FETCH_BYTES = 64 * 1024  # per partition: only one record is wanted (a batch com
 class OffsetReader:
     """Reads the lag of consumer group `group` on the broker at `bootstrap`."""
 
-    def __init__(self, bootstrap: str, group: str, *, lookback_ms: int) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        group: str,
+        *,
+        lookback_ms: int,
+        security: KafkaSecurity = PLAINTEXT,
+    ) -> None:
         self.group = group
+        secured = security.client_options()
         self._admin = AIOKafkaAdminClient(
-            bootstrap_servers=bootstrap, request_timeout_ms=REQUEST_TIMEOUT_MS
+            bootstrap_servers=bootstrap, request_timeout_ms=REQUEST_TIMEOUT_MS, **secured
         )
         self._records = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
@@ -45,8 +54,9 @@ class OffsetReader:
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=FETCH_BYTES,
             request_timeout_ms=REQUEST_TIMEOUT_MS,
+            **secured,
         )
-        self._commits = CommitLog(bootstrap, group, lookback_ms)
+        self._commits = CommitLog(bootstrap, group, lookback_ms, security)
 
     async def start(self) -> None:
         """Connect. Call `close` afterwards even if this raises."""

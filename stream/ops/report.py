@@ -19,9 +19,13 @@ DETAIL_CHARS = 200  # of a dead letter's detail in its warning; the full text is
 def start_line(settings: Settings, rules: RuleSet) -> str:
     """What the worker runs: its rules, broker, topics and how it treats time."""
     guarantee = "exactly-once" if settings.exactly_once else "at-least-once"
+    security = settings.kafka_security_protocol
+    if security != "PLAINTEXT" and settings.kafka_sasl_username:
+        security += f" as {settings.kafka_sasl_username}"  # the user, never the password
+    over = "" if security == "PLAINTEXT" else f" over {security}"
     return (
         f"worker {settings.app_id} starting: rules {settings.rules_file}: {summary(rules)}; "
-        f"broker {settings.bootstrap_servers()}, events {settings.events_topic} "
+        f"broker {settings.bootstrap_servers()}{over}, events {settings.events_topic} "
         f"({settings.partitions} partitions), clock {settings.clock}, {guarantee}"
     )
 

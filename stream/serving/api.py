@@ -5,7 +5,8 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path as PathType
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Path, Query
@@ -49,10 +50,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 class ApiConfig:
     """What one API process serves."""
 
-    redis_url: str
+    redis_url: str = field(repr=False)  # may hold the password
     namespace: str
     rules: RuleSet | None = None
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
+    redis_ca_file: PathType | None = None  # trusted for a rediss:// URL
 
 
 ContactId = Annotated[str, Path(min_length=1, max_length=256, description="The contact's id.")]
@@ -72,7 +74,7 @@ def unknown_segment(segment_id: str) -> ApiError:
 
 def create_app(config: ApiConfig) -> FastAPI:
     """The ASGI app; run it with uvicorn (`segstream api`)."""
-    backend = Backend(config.redis_url, config.namespace)
+    backend = Backend(config.redis_url, config.namespace, config.redis_ca_file)
     metrics = ServingMetrics()
     catalogue = catalogue_of(config.rules)
 

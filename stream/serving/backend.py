@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 from stream.serving.api_errors import ApiError
 from stream.serving.connection import UNAVAILABLE, RedisState, connect
@@ -19,8 +20,9 @@ MAX_WAIT_MS = 5000
 class Backend:
     """Redis as the API sees it: connects on first use and again after Redis comes back."""
 
-    def __init__(self, redis_url: str, namespace: str) -> None:
+    def __init__(self, redis_url: str, namespace: str, ca_file: Path | None = None) -> None:
         self.redis_url = redis_url
+        self.ca_file = ca_file
         self.namespace = namespace
         self.state = RedisState(redis_url)
         self._store: Store | None = None
@@ -34,7 +36,9 @@ class Backend:
             async with self._connecting:
                 if self._store is None:
                     try:
-                        self._store = Store(await connect(self.redis_url), self.namespace)
+                        self._store = Store(
+                            await connect(self.redis_url, self.ca_file), self.namespace
+                        )
                     except UNAVAILABLE as error:
                         self.state.down(error)
                         raise

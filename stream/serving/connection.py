@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -55,12 +56,16 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=user + host))
 
 
-async def connect(url: str, **options: Any) -> RedisClient:
+async def connect(url: str, ca_file: Path | None = None, **options: Any) -> RedisClient:
     """A client for `url`: a RedisCluster client when that server runs in cluster mode.
 
-    Raises one of UNAVAILABLE while the server does not answer.
+    A ``rediss://`` URL connects over TLS, trusting `ca_file` (PEM) when given, else the
+    system's CAs; its user and password (Redis ACL) come in the URL. Raises one of
+    UNAVAILABLE while the server does not answer.
     """
     settings = {**_options(), **options}
+    if ca_file is not None and url.startswith("rediss://"):
+        settings["ssl_ca_certs"] = str(ca_file)
     probe: Redis = Redis.from_url(url, **settings)
     try:
         info = await probe.info("cluster")

@@ -14,7 +14,7 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,6 +24,7 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 from redis.exceptions import OutOfMemoryError
 
 from stream.errors import InvalidInput
+from stream.ops.kafka_security import PLAINTEXT, KafkaSecurity
 from stream.serving.changes import change_args
 from stream.serving.connection import UNAVAILABLE, RedisState, connect, redact
 from stream.serving.store import Store
@@ -49,10 +50,12 @@ class MaterializerConfig:
 
     bootstrap: str
     topic: str
-    redis_url: str
+    redis_url: str = field(repr=False)  # may hold the password
     namespace: str
     batch_size: int = 1000  # most changes per atomic step (Redis runs nothing else meanwhile)
     status_file: Path | None = None  # rewritten every second while the loop runs
+    kafka: KafkaSecurity = PLAINTEXT
+    redis_ca_file: Path | None = None  # trusted for a rediss:// URL
 
 
 class Materializer:
@@ -81,6 +84,7 @@ class Materializer:
             auto_offset_reset="earliest",
             isolation_level="read_committed",  # a transactional worker's aborted writes: never
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            **config.kafka.client_options(),
         )
         await self.consumer.start()
         try:
@@ -93,14 +97,17 @@ class Materializer:
             await self.store.aclose()
 
     async def _connect(self) -> Store:
-        return Store(await connect(self.config.redis_url), self.config.namespace)
+        client = await connect(self.config.redis_url, self.config.redis_ca_file)
+        return Store(client, self.config.namespace)
 
     async def _assign(self, stop: asyncio.Event) -> None:
         """Assign every partition of the topic (waiting for it to exist), then resume."""
         assert self.consumer is not None and self.store is not None
         waiting = False
         while not stop.is_set():
-            count = await partition_count(self.config.bootstrap, self.config.topic)
+            count = await partition_count(
+                self.config.bootstrap, self.config.topic, self.config.kafka
+            )
             if count:
                 break
             if not waiting:
@@ -146,7 +153,9 @@ class Materializer:
                 await self._resume(stop)
             if time.monotonic() - checked > PARTITION_CHECK_S:
                 checked = time.monotonic()
-                found = await partition_count(self.config.bootstrap, self.config.topic)
+                found = await partition_count(
+                    self.config.bootstrap, self.config.topic, self.config.kafka
+                )
                 if found > self.partitions:
                     log.info("topic %s gained partitions; reassigning", self.config.topic)
                     await self._assign(stop)

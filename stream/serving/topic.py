@@ -6,12 +6,13 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
+from stream.ops.kafka_security import PLAINTEXT, KafkaSecurity
 from stream.serving.tokens import format_position
 
 
-async def partition_count(bootstrap: str, topic: str) -> int:
+async def partition_count(bootstrap: str, topic: str, security: KafkaSecurity = PLAINTEXT) -> int:
     """How many partitions `topic` has; 0 if it does not exist (it is not created)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security.client_options())
     await admin.start()
     try:
         # Listing first: a metadata request naming a missing topic may auto-create it.
@@ -23,16 +24,18 @@ async def partition_count(bootstrap: str, topic: str) -> int:
     return sum(len(t["partitions"]) for t in described if t["topic"] == topic)
 
 
-async def end_position(bootstrap: str, topic: str) -> str:
+async def end_position(bootstrap: str, topic: str, security: KafkaSecurity = PLAINTEXT) -> str:
     """The position token of the last message of every non-empty partition of `topic`.
 
     Passed as `min_position`, it makes the API answer only once everything now on the topic
     is applied.
     """
-    count = await partition_count(bootstrap, topic)
+    count = await partition_count(bootstrap, topic, security)
     if not count:
         return ""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, **security.client_options()
+    )
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in range(count)]

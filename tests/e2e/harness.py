@@ -21,6 +21,7 @@ from stream.cli.produce import produce_lines
 from stream.core import changes
 from stream.core.changes import Change
 from stream.core.timefmt import format_ts
+from stream.ops.kafka_security import PLAINTEXT, KafkaSecurity
 from stream.testing import worker
 from stream.testing.worker import Names
 from tests.support import ROOT
@@ -80,6 +81,7 @@ def read_topic(
     timeout: float,
     committed_only: bool = False,
     settle: float = 0.0,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record of `topic` from the start, once `until(records)` holds.
 
@@ -95,6 +97,7 @@ def read_topic(
             enable_auto_commit=False,
             isolation_level="read_committed" if committed_only else "read_uncommitted",
             metadata_max_age_ms=1000,
+            **security.client_options(),
         )
         await consumer.start()
         records: list[ConsumerRecord[bytes, bytes]] = []
