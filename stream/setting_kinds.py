@@ -1,12 +1,14 @@
-"""How a setting is written as text: the kinds of values, each with its parser and renderer."""
+"""How a setting is declared and written as text: `setting()`, and the kinds of values, each
+with its parser and renderer."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from stream.core.language.durations import SETTING, format_duration, parse_duration
 from stream.core.timefmt import format_ts, parse_ts
@@ -115,3 +117,19 @@ OPTIONAL_PATH: Kind[Path | None] = Kind(
 STORE_URL: Kind[str] = Kind("text", _parse_store)
 # An instant, RFC 3339 with a time zone; the value is microseconds since the epoch.
 TIMESTAMP: Kind[int] = Kind("timestamp", _parse_timestamp, format_ts)
+
+
+def setting(
+    env: str,
+    doc: str,
+    kind: Kind[Any],
+    *,
+    default: Any = dataclasses.MISSING,
+    default_factory: Callable[[], Any] | None = None,
+    secret: bool = False,
+) -> Any:
+    """Declare a settings field: its variable, a one-line doc, its kind; a `secret` has no repr."""
+    metadata = {"env": env, "doc": doc, "kind": kind}
+    if default_factory is not None:
+        return field(default_factory=default_factory, metadata=metadata, repr=not secret)
+    return field(default=default, metadata=metadata, repr=not secret)

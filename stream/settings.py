@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,10 @@ from stream.setting_kinds import (
     STORE_URL,
     TEXT,
     TIMESTAMP,
-    Kind,
     at_least,
     number_up_to,
     one_of,
+    setting,
 )
 
 ENV_PREFIX = "SEGSTREAM_"
@@ -32,22 +32,6 @@ ENV_PREFIX = "SEGSTREAM_"
 def _default_state_dir() -> Path:
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "segstream" / "worker"
-
-
-def setting(
-    env: str,
-    doc: str,
-    kind: Kind[Any],
-    *,
-    default: Any = dataclasses.MISSING,
-    default_factory: Callable[[], Any] | None = None,
-    secret: bool = False,
-) -> Any:
-    """Declare a settings field: its variable, a one-line doc, its kind; a `secret` has no repr."""
-    metadata = {"env": env, "doc": doc, "kind": kind}
-    if default_factory is not None:
-        return field(default_factory=default_factory, metadata=metadata, repr=not secret)
-    return field(default=default, metadata=metadata, repr=not secret)
 
 
 @dataclass(frozen=True, slots=True)
