@@ -45,6 +45,7 @@ class Restored:
     """One full restore: how long it took and whether it restored the same partitions."""
 
     seconds: float  # from process start until every partition was loaded
+    cpu: float | None  # CPU seconds the worker used meanwhile (None off Linux)
     same: bool  # the same counts and pending deadlines as before the stop
 
 
@@ -123,10 +124,20 @@ def restore(
             lambda s: len(_partitions(s)) == want, LONGEST_RUN_S, "the restore"
         )
         status = worker.status()
+        cpu = _cpu_seconds(worker.proc.pid if worker.proc else 0)
     finally:
         worker.stop()
     assert status is not None
-    return Restored(loaded - started, _restorable(status) == _restorable(filled.status))
+    return Restored(loaded - started, cpu, _restorable(status) == _restorable(filled.status))
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User and system CPU seconds process `pid` has used so far, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _read_all(bootstrap: str, topic: str, records: int) -> float:

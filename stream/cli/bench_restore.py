@@ -67,5 +67,6 @@ def bench_restore(
 
 
 def _restored(what: str, records: int, done: Restored) -> str:
+    cpu = "" if done.cpu is None else f", {done.cpu:,.1f} CPU s"
     same = "" if done.same else "; NOT the counts and deadlines it had before the stop"
-    return _line(what, records, done.seconds) + same
+    return _line(what, records, done.seconds) + cpu + same
