@@ -104,7 +104,8 @@ class Recovery(FaustRecovery):
     def _note_processing(self, records: int) -> None:
         """Keep Faust's samples for its time-remaining estimate: one per active record."""
         now = monotonic()
-        last = self._last_active_event_processed_at
+        # Faust sets it when a recovery starts; it has no class default.
+        last: float | None = getattr(self, "_last_active_event_processed_at", None)
         if last is not None:
             times = self._processing_times
             times.extend([(now - last) / records] * min(records, 100))
