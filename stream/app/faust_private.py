@@ -31,8 +31,6 @@ Consuming (the classes below, installed by `App`; docs/worker.md, "Faust pitfall
   hooks that install them.
 - faust `AIOKafkaConsumerThread._fetch_records`: fetch only the partitions active when the
   fetch starts (`ConsumerThread`).
-- faust `AIOKafkaConsumerThread._create_worker_consumer` and aiokafka
-  `AIOKafkaConsumer._fetch_max_wait_ms`: Faust hard-codes 1,500 ms (`ConsumerThread`).
 - faust `Consumer._drain_messages`: Faust 0.15.3's fetch loop, copied with the direct
   hand-off of records (`Consumer._deliver`); the copy reads `_stopped`, `_read_offset`,
   `_commit_every`, `_n_acked`, `_add_gap` and `faust.transport.consumer.CONSUMER_FETCHING`.
@@ -140,7 +138,6 @@ def key_partitions(table: Any) -> MutableMapping[bytes, int]:
 
 
 # --- consuming ------------------------------------------------------------------------------
-FETCH_MAX_WAIT_MS = 100  # longest wait of a fetch for partitions with nothing new (see below)
 # Two corrections to faust-streaming 0.15.3, without which the worker loses input on
 # rebalances: both drop records that the consumer has already moved past, so nothing reads
 # them again; Faust's bookkeeping then treats the hole like a gap in the log, and the next
@@ -168,26 +165,14 @@ class FlowControl(FlowControlEvent):
 
 
 class ConsumerThread(driver.AIOKafkaConsumerThread):
-    """Fetches only from the partitions Faust has active when the fetch starts, and waits at
-    most `FETCH_MAX_WAIT_MS` for a partition with nothing new.
+    """Fetches only from the partitions Faust has active when the fetch starts.
 
     Faust hands aiokafka its live set of active partitions, and aiokafka reads an empty set
     as "every assigned partition". When recovery pauses the restored changelog partitions
     while a fetch waits (and nothing else is active yet), the fetch returns records of the
     paused input and standby partitions, which Faust's `getmany` then discards as inactive:
     the positions have moved past them, so they are never delivered.
-
-    aiokafka keeps one fetch request in flight per broker, for the partitions whose fetched
-    records are all consumed; the broker holds a request for partitions with nothing new up
-    to its `fetch_max_wait_ms` (Faust: 1,500 ms), and meanwhile no other partition on that
-    broker is fetched. A restore hit that as soon as one changelog partition was read to its
-    end (docs/worker.md, "Full restore").
     """
-
-    def _create_worker_consumer(self, transport: Any) -> Any:
-        consumer = super()._create_worker_consumer(transport)
-        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
-        return consumer
 
     async def _fetch_records(
         self,

@@ -84,6 +84,7 @@ async def _changelog_records(bootstrap: str, topic: str, partitions: int) -> int
 def fill(bootstrap: str, lines: list[bytes], rules: Path, partitions: int, work: Path) -> Filled:
     """Backfill `lines` with a worker on fresh topics and stop it: its changelog is left."""
     names = Names(f"bench-restore-{os.getpid()}-{int(time.time())}")
+    shutil.rmtree(work / f"{TAG}-state", ignore_errors=True)  # an earlier run's table
     worker = _worker(bootstrap, names, rules, partitions, work)
     worker.start().wait_ready()
     try:

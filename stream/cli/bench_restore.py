@@ -31,7 +31,7 @@ def _line(what: str, records: int, seconds: float) -> str:
     "--baseline",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
-    help="Another checkout (with its .venv) whose worker restores the same changelog first.",
+    help="Another checkout (with its .venv) whose worker restores the same changelog too.",
 )
 @workdir_option
 def bench_restore(
@@ -56,14 +56,14 @@ def bench_restore(
         raw = raw_read(bootstrap, filled)
         click.echo(_line("raw aiokafka read of the changelog", records, raw))
         for _ in range(repeat):
+            done = restore(bootstrap, filled, rules, partitions, work)
+            click.echo(_restored("full restore, this checkout", records, done))
             if baseline is not None:
                 python = str(baseline.resolve() / ".venv" / "bin" / "python")
                 done = restore(
                     bootstrap, filled, rules, partitions, work, python=python, cwd=baseline
                 )
                 click.echo(_restored(f"full restore, baseline {baseline}", records, done))
-            done = restore(bootstrap, filled, rules, partitions, work)
-            click.echo(_restored("full restore, this checkout", records, done))
 
 
 def _restored(what: str, records: int, done: Restored) -> str:
