@@ -18,6 +18,14 @@ partitions and timers run with no current event, which is where Faust takes it f
 - faust RocksDB `Store._db_for_partition(partition)`: the partition's database.
 - faust memory `Store._key_partition`: kept in step with `data`, as Faust's own writes do.
 
+Restoring the table (`stream.app.recovery`, installed by `App` as its `TableManager`):
+- faust `TableManager._recovery`, and `Recovery._slurp_changelogs` replaced by a copy that
+  takes queued changelog records in chunks; the copy reads and writes Recovery's `buffers`,
+  `buffer_sizes`, `tp_to_table`, `active_tps`/`standby_tps`, their offsets and highwaters,
+  `_active_events_received_at`, `_standby_events_received_at`, `_processing_times`,
+  `_last_active_event_processed_at`, `_last_flush_at`, `_actives_span`, `_standbys_span`
+  and `_set_recovery_ended`.
+
 Consuming (the classes below, installed by `App`; docs/worker.md, "Faust pitfalls met"):
 - faust `App._new_transport`, `Transport.Consumer`, `Consumer._new_consumer_thread`: the
   hooks that install them.
@@ -45,6 +53,7 @@ from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
 from stream.app.handoff import finish
+from stream.app.recovery import TableManager
 from stream.errors import InfrastructureError
 
 # The versions every entry above was read in and the whole suite runs against.
@@ -267,7 +276,7 @@ class App(faust.App):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         check_versions()
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, TableManager=TableManager, **kwargs)
 
     @cached_property
     def flow_control(self) -> FlowControl:

@@ -161,10 +161,11 @@ class WorkerProcess(StatusProcess):
         tag: str = "w",
         loglevel: str = "info",
         cwd: Path | None = None,
+        python: str = sys.executable,
     ) -> None:
         status_path = workdir / f"{tag}-status.json"
         args = [
-            sys.executable, "-m", "stream", "worker",
+            python, "-m", "stream", "worker",
             "--rules", str(rules),
             "--broker", broker_url(bootstrap),
             "--partitions", str(partitions),
