@@ -12,6 +12,7 @@ from stream.cli import (
     bench,
     bench_serving,  # noqa: F401  (registers `bench serving` on the bench group)
     bench_worker,  # noqa: F401  (registers `bench worker` on the bench group)
+    catalog,
     demo,
     dev_broker,
     generate,
@@ -59,3 +60,4 @@ main.add_command(demo.command)
 main.add_command(materialize.command)
 main.add_command(api.command)
 main.add_command(lag.command)
+main.add_command(catalog.command)
