@@ -272,6 +272,30 @@ class Settings:
         at_least(1),
         default=8080,
     )
+    lint_min_size: int = setting(
+        "SEGSTREAM_LINT_MIN_SIZE",
+        "Health: a segment with fewer members than this is reported as too small.",
+        at_least(0),
+        default=100,
+    )
+    lint_min_share: float = setting(
+        "SEGSTREAM_LINT_MIN_SHARE",
+        "Health: so is one below this share of the contacts in any segment.",
+        number_up_to(1.0),
+        default=0.001,
+    )
+    lint_duplicate_jaccard: float = setting(
+        "SEGSTREAM_LINT_DUPLICATE_JACCARD",
+        "Health: two segments at or above this Jaccard index are reported as near-duplicates.",
+        number_up_to(1.0),
+        default=0.9,
+    )
+    lint_max_segments: int = setting(
+        "SEGSTREAM_LINT_MAX_SEGMENTS",
+        "Health: contacts in more segments than this are reported as over-segmented.",
+        at_least(1),
+        default=8,
+    )
 
     progress_interval: timedelta = setting(
         "SEGSTREAM_PROGRESS_INTERVAL",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from stream.cli.health import thresholds_of
 from stream.cli.materialize import LOG_FORMAT, app_id_option, redis_option
 from stream.cli.options import setting_option, settings_from
 from stream.core.language.loader import load_file
@@ -93,7 +94,8 @@ def command(
 
     from stream.serving.api import ApiConfig, create_app
 
-    app = create_app(ApiConfig(settings.redis_url, settings.app_id, ruleset, token))
+    config = ApiConfig(settings.redis_url, settings.app_id, ruleset, token, thresholds_of(settings))
+    app = create_app(config)
     uvicorn.run(
         app,
         host=settings.api_host,

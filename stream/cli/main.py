@@ -16,6 +16,7 @@ from stream.cli import (
     demo,
     dev_broker,
     generate,
+    health,
     lag,
     materialize,
     produce,
@@ -61,3 +62,4 @@ main.add_command(materialize.command)
 main.add_command(api.command)
 main.add_command(lag.command)
 main.add_command(catalog.command)
+main.add_command(health.command)

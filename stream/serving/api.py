@@ -5,12 +5,13 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Path, Query
 from starlette.responses import Response
 
+from stream.core.health.lint import Thresholds
 from stream.core.language.ast import RuleSet
 from stream.core.timefmt import format_ts
 from stream.serving import api_models as models
@@ -26,6 +27,7 @@ from stream.serving.answers import (
     segments_of,
 )
 from stream.serving.api_errors import ApiError, JSONBody, install
+from stream.serving.api_health import health_router
 from stream.serving.auth import RequireToken, document_bearer
 from stream.serving.backend import MAX_WAIT_MS, Backend
 from stream.serving.connection import UNAVAILABLE
@@ -53,6 +55,7 @@ class ApiConfig:
     namespace: str
     rules: RuleSet | None = None
     token: str | None = None
+    lint: Thresholds = field(default_factory=Thresholds)
 
 
 ContactId = Annotated[str, Path(min_length=1, max_length=256, description="The contact's id.")]
@@ -220,6 +223,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         )
 
     app.include_router(v1)
+    app.include_router(health_router(backend, config.rules, config.lint, ERRORS))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
