@@ -18,7 +18,7 @@ from stream.core.language.ast import RuleSet
 from stream.core.language.loader import load_file
 from stream.errors import DefinitionError
 from stream.serving.connection import UNAVAILABLE, connect, redact
-from stream.serving.health import health_answer, read_figures
+from stream.serving.health import read_health
 from stream.serving.store import Store
 from stream.settings import Settings
 
@@ -78,13 +78,11 @@ async def _read(settings: Settings, rules: RuleSet | None) -> dict[str, Any] | N
     except UNAVAILABLE:
         return None
     try:
-        partitions = await store.partitions() or 0
-        offsets, figures = await read_figures(store, partitions, rules, thresholds.max_segments)
+        return await read_health(store, await store.partitions() or 0, rules, thresholds)
     except UNAVAILABLE:
         return None
     finally:
         await store.aclose()
-    return health_answer(offsets, figures, rules, thresholds)
 
 
 def _text(answer: dict[str, Any]) -> str:
@@ -104,5 +102,14 @@ def _text(answer: dict[str, Any]) -> str:
     for f in answer["findings"]:
         where = " ~ ".join(f["segments"]) or "contacts"
         lines.append(f"  {f['kind']}: {where}: {f['detail']}")
-    lines += ["", f"note: {answer['history']}"]
+    churn = answer["churn"]
+    lines += [
+        "",
+        f"churn over the {churn['hours']} hours from {churn['since']} (entered, exited, flapped):",
+    ]
+    lines += [
+        f"  {segment}: {c['entered']:,}, {c['exited']:,}, {c['flapped']:,}"
+        for segment, c in churn["segments"].items()
+        if c["entered"] or c["exited"]
+    ]
     return "\n".join(lines) + "\n"

@@ -28,6 +28,7 @@ from stream.serving.answers import (
 )
 from stream.serving.api_errors import ApiError, JSONBody, install
 from stream.serving.api_health import health_router
+from stream.serving.api_page import page_router
 from stream.serving.auth import RequireToken, document_bearer
 from stream.serving.backend import MAX_WAIT_MS, Backend
 from stream.serving.connection import UNAVAILABLE
@@ -224,6 +225,7 @@ def create_app(config: ApiConfig) -> FastAPI:
 
     app.include_router(v1)
     app.include_router(health_router(backend, config.rules, config.lint, ERRORS))
+    app.include_router(page_router(bool(config.token)))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from stream.cli.main import main
 from stream.core.health.binomial import EXACT_UP_TO, holdout_test
 from stream.core.health.figures import PartitionFigures, combine
+from stream.core.health.history import HOUR_US, PartitionHistory, combine_history
 from stream.core.health.lint import Thresholds, lint
-from stream.testing.health import brute_force
+from stream.testing.health import brute_force, history_brute_force
 
 SEGMENTS = ["a", "b", "c", "d"]
 
@@ -126,3 +127,44 @@ def test_health_says_when_redis_does_not_answer() -> None:
     result = CliRunner().invoke(main, ["health"], env=env)
     assert result.exit_code == 3
     assert "redis://127.0.0.1:1/0 does not answer" in result.stderr
+
+
+def test_history_sizes_are_derived_backwards_from_the_current_size() -> None:
+    hour = HOUR_US
+    parts = [
+        PartitionHistory(
+            sizes={"a": 3},
+            entered_ever={"a": 5},
+            buckets={10: {"a:e": 2}, 12: {"a:e": 2, "a:x": 1, "a:f": 1}},
+        ),
+        PartitionHistory(sizes={"a": 1}, buckets={11: {"a:e": 1}, 12: {"L:>lead": 1}}),
+    ]
+    history = combine_history(["a", "b"], parts, hour, 4)
+    assert history.starts == tuple(t * hour for t in (9, 10, 11, 12))
+    a = history.series["a"]
+    assert a.entered == (0, 2, 1, 2)
+    assert a.exited == (0, 0, 0, 1)
+    assert a.flapped == (0, 0, 0, 1)
+    assert a.size == (0, 2, 3, 4)
+    assert history.series["b"].size == (0, 0, 0, 0)
+    assert history.entered_ever == {"a": 5, "b": 0}
+
+
+def test_history_brute_force_counts_entries_exits_flaps_and_moves() -> None:
+    def change(contact: str, seq: int, at: str, **rest: object) -> dict[str, object]:
+        kind = "lifecycle" if "to" in rest else "segment"
+        return {"contact_id": contact, "seq": seq, "at": f"2026-09-01T{at}Z", "kind": kind, **rest}
+
+    changes = [
+        change("1", 1, "00:10:00", segment="a", change="entered"),
+        change("1", 2, "00:40:00", segment="a", change="exited"),  # a flap: 30 min
+        change("1", 2, "00:40:00", segment="a", change="exited"),  # a redelivery
+        change("2", 1, "00:20:00", segment="a", change="entered"),
+        change("2", 2, "02:30:00", segment="a", change="exited"),  # not a flap
+        change("2", 3, "02:31:00", to="lead"),
+    ]
+    history = history_brute_force(changes, ["a"], HOUR_US, 3)
+    a = history.series["a"]
+    assert (a.entered, a.exited, a.flapped, a.size) == ((2, 0, 0), (1, 0, 1), (1, 0, 0), (1, 1, 0))
+    assert history.moves == {("", "lead"): 1}
+    assert history.stages == {"lead": 1}
