@@ -5,7 +5,7 @@
 declare -A _PACKAGE_OF=(
     [python3]=python3-venv [venv]=python3-venv [java]=default-jre-headless [mvn]=maven
     [redis-server]=redis-server [redis-cli]=redis-tools [prometheus]=prometheus
-    [promtool]=prometheus
+    [promtool]=prometheus [chromium]=chromium
 )
 declare -A _NAME_OF=(
     [python3]="python3 (3.11 or newer)" [venv]="Python's venv module" [java]="java (17 or newer)"

@@ -4,7 +4,7 @@ with its parser and renderer."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -133,3 +133,34 @@ def setting(
     if default_factory is not None:
         return field(default_factory=default_factory, metadata=metadata, repr=not secret)
     return field(default=default, metadata=metadata, repr=not secret)
+
+
+def read_fields(
+    cls: type[Any], env: Mapping[str, str], overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The values of `cls`'s `setting` fields that `env` sets, parsed, then `overrides`.
+
+    A malformed value raises ValueError naming the variable; an unknown override, TypeError.
+    """
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        raw = env.get(f.metadata["env"])
+        if raw is None:
+            continue
+        try:
+            values[f.name] = f.metadata["kind"].parse(raw)
+        except ValueError as exc:
+            raise ValueError(f"{f.metadata['env']}: {exc}") from None
+    unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+    values.update(overrides)
+    return values
+
+
+def written_fields(settings: Any) -> dict[str, str]:
+    """The environment variables that reproduce `settings`, a dataclass of `setting` fields."""
+    return {
+        f.metadata["env"]: f.metadata["kind"].render(getattr(settings, f.name))
+        for f in dataclasses.fields(settings)
+    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +22,9 @@ from stream.setting_kinds import (
     at_least,
     number_up_to,
     one_of,
+    read_fields,
     setting,
+    written_fields,
 )
 
 ENV_PREFIX = "SEGSTREAM_"
@@ -300,6 +301,30 @@ class Settings:
         at_least(1),
         default=8080,
     )
+    lint_min_size: int = setting(
+        "SEGSTREAM_LINT_MIN_SIZE",
+        "Health: a segment with fewer members than this is reported as too small.",
+        at_least(0),
+        default=100,
+    )
+    lint_min_share: float = setting(
+        "SEGSTREAM_LINT_MIN_SHARE",
+        "Health: so is one below this share of the contacts in any segment.",
+        number_up_to(1.0),
+        default=0.001,
+    )
+    lint_duplicate_jaccard: float = setting(
+        "SEGSTREAM_LINT_DUPLICATE_JACCARD",
+        "Health: two segments at or above this Jaccard index are reported as near-duplicates.",
+        number_up_to(1.0),
+        default=0.9,
+    )
+    lint_max_segments: int = setting(
+        "SEGSTREAM_LINT_MAX_SEGMENTS",
+        "Health: contacts in more segments than this are reported as over-segmented.",
+        at_least(1),
+        default=8,
+    )
 
     progress_interval: timedelta = setting(
         "SEGSTREAM_PROGRESS_INTERVAL",
@@ -352,21 +377,7 @@ class Settings:
 
         A malformed value raises ValueError naming the variable.
         """
-        source = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            raw = source.get(f.metadata["env"])
-            if raw is None:
-                continue
-            try:
-                values[f.name] = f.metadata["kind"].parse(raw)
-            except ValueError as exc:
-                raise ValueError(f"{f.metadata['env']}: {exc}") from None
-        unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
-        values.update(overrides)
-        return cls(**values)
+        return cls(**read_fields(cls, os.environ if env is None else env, overrides))
 
     def bootstrap_servers(self) -> str:
         """The broker as aiokafka wants it: ``host:port[,host:port...]``."""
@@ -374,10 +385,7 @@ class Settings:
 
     def as_env(self) -> dict[str, str]:
         """The environment variables that reproduce these settings."""
-        return {
-            f.metadata["env"]: f.metadata["kind"].render(getattr(self, f.name))
-            for f in dataclasses.fields(self)
-        }
+        return written_fields(self)
 
 
 def bootstrap_servers(url: str) -> str:

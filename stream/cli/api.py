@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from stream.cli.failures import loglevel_option
+from stream.cli.health import thresholds_of
 from stream.cli.materialize import app_id_option, redis_option
 from stream.cli.options import setting_option, settings_from
 from stream.core.language.loader import load_file
@@ -88,7 +89,10 @@ def command(
 
     from stream.serving.api import ApiConfig, create_app
 
-    config = ApiConfig(settings.redis_url, settings.app_id, ruleset, token, settings.redis_ca_file)
+    config = ApiConfig(
+        settings.redis_url, settings.app_id, ruleset, token, settings.redis_ca_file,
+        thresholds_of(settings),
+    )  # fmt: skip
     app = create_app(config)
     uvicorn.run(
         app,

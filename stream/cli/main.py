@@ -13,9 +13,11 @@ from stream.cli import (
     bench_restore,  # noqa: F401  (registers `bench restore` on the bench group)
     bench_serving,  # noqa: F401  (registers `bench serving` on the bench group)
     bench_worker,  # noqa: F401  (registers `bench worker` on the bench group)
+    catalog,
     demo,
     dev_broker,
     generate,
+    health,
     lag,
     materialize,
     produce,
@@ -60,3 +62,5 @@ main.add_command(demo.command)
 main.add_command(materialize.command)
 main.add_command(api.command)
 main.add_command(lag.command)
+main.add_command(catalog.command)
+main.add_command(health.command)

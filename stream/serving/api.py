@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Path, Query
 from starlette.responses import Response
 
+from stream.core.health.lint import Thresholds
 from stream.core.language.ast import RuleSet
 from stream.core.timefmt import format_ts
 from stream.serving import api_models as models
@@ -27,6 +28,8 @@ from stream.serving.answers import (
     segments_of,
 )
 from stream.serving.api_errors import ApiError, JSONBody, install
+from stream.serving.api_health import health_router
+from stream.serving.api_page import page_router
 from stream.serving.auth import RequireToken, document_bearer
 from stream.serving.backend import MAX_WAIT_MS, Backend
 from stream.serving.connection import UNAVAILABLE
@@ -55,6 +58,7 @@ class ApiConfig:
     rules: RuleSet | None = None
     token: str | None = field(default=None, repr=False)
     redis_ca_file: PathType | None = None  # trusted for a rediss:// URL
+    lint: Thresholds = field(default_factory=Thresholds)
 
 
 ContactId = Annotated[str, Path(min_length=1, max_length=256, description="The contact's id.")]
@@ -227,6 +231,8 @@ def create_app(config: ApiConfig) -> FastAPI:
         )
 
     app.include_router(v1)
+    app.include_router(health_router(backend, config.rules, config.lint, ERRORS))
+    app.include_router(page_router(bool(config.token)))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:

@@ -13,7 +13,9 @@ from stream.serving.keys import encode_since
 
 _SEGMENT_ID = re.compile(r"^[a-z0-9_]{1,64}$")
 
-ChangeArgs = tuple[str, str, str, str, str]  # contact, seq, op, segment or stage, value
+# contact, seq, op, segment or stage, value: `2 * since_us + holdout` for an entry, `at` in
+# microseconds for an exit or a stage move ("" when it has none: kept out of the history).
+ChangeArgs = tuple[str, str, str, str, str]
 
 
 def change_args(value: bytes | None) -> ChangeArgs:
@@ -36,7 +38,7 @@ def change_args(value: bytes | None) -> ChangeArgs:
         stage = change.get("to")
         if stage is not None and (not isinstance(stage, str) or not stage):
             raise InvalidInput("bad_stage", "`to` must be a stage name or null")
-        return contact, str(seq), "L", stage or "", ""
+        return contact, str(seq), "L", stage or "", _at_us(change)
     if kind != "segment":
         raise InvalidInput("bad_kind", "kind must be segment or lifecycle")
     segment = change.get("segment")
@@ -44,7 +46,7 @@ def change_args(value: bytes | None) -> ChangeArgs:
         raise InvalidInput("bad_segment", "segment must match ^[a-z0-9_]{1,64}$")
     what = change.get("change")
     if what == "exited":
-        return contact, str(seq), "-", segment, ""
+        return contact, str(seq), "-", segment, _at_us(change)
     if what != "entered":
         raise InvalidInput("bad_change", "change must be entered or exited")
     at, holdout = change.get("at"), change.get("holdout", False)
@@ -57,3 +59,12 @@ def change_args(value: bytes | None) -> ChangeArgs:
     except ValueError as error:
         raise InvalidInput("bad_at", str(error)) from None
     return contact, str(seq), "+", segment, encode_since(since, holdout)
+
+
+def _at_us(change: dict[str, Any]) -> str:
+    """`at` in microseconds, or "" when it is missing or malformed (the history skips it)."""
+    at = change.get("at")
+    try:
+        return str(parse_ts(at)) if isinstance(at, str) else ""
+    except ValueError:
+        return ""

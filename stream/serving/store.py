@@ -8,6 +8,8 @@ from typing import Any
 
 from redis.exceptions import NoScriptError
 
+from stream.core.health.figures import PartitionFigures
+from stream.core.health.history import PartitionHistory
 from stream.serving import keys
 from stream.serving.connection import RedisClient, load_script
 
@@ -45,7 +47,12 @@ class Store:
         self._members = load_script(client, "members")
         self._partition = load_script(client, "partition")
         self._gaps = load_script(client, "gaps")
-        self._scripts = (self._apply, self._contact, self._members, self._partition, self._gaps)
+        self._overlap = load_script(client, "overlap")
+        self._history = load_script(client, "history")
+        self._scripts = (
+            self._apply, self._contact, self._members, self._partition, self._gaps,
+            self._overlap, self._history,
+        )  # fmt: skip
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -162,6 +169,24 @@ class Store:
         results = await self._per_partition(self._partition.sha, partitions)
         return [_partition_stats(result) for result in results]
 
+    async def overlap(
+        self, partitions: int, most: int
+    ) -> list[tuple[int | None, PartitionFigures]]:
+        """Every partition's offset and overlap figures, read in one step per partition.
+
+        Each step walks the partition's members (see lua/overlap.lua); `most` is the lint's N:
+        a few contacts in more than N segments are named.
+        """
+        results = await self._per_partition(self._overlap.sha, partitions, most)
+        return [(_offset(result[0]), _overlap_of(result)) for result in results]
+
+    async def history(
+        self, partitions: int, resolution: str, count: int
+    ) -> list[tuple[int | None, PartitionHistory]]:
+        """Every partition's offset and its newest `count` buckets of `resolution` (hm, hh)."""
+        results = await self._per_partition(self._history.sha, partitions, resolution, count)
+        return [(_offset(result[0]), _history_of(result)) for result in results]
+
     async def _per_partition(self, sha: str, partitions: int | list[int], *args: Any) -> list[Any]:
         """One read script per partition (its offset key, its prefix, `args`), in one trip."""
         ns = self.namespace
@@ -208,6 +233,32 @@ def _offset(value: Any) -> int | None:
 
 def _pairs(flat: list[bytes]) -> dict[str, int]:
     return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+
+def _overlap_of(result: list[Any]) -> PartitionFigures:
+    ids = [name.decode() for name in result[1]]
+    flat, hist = result[2], result[3]
+    both: dict[tuple[str, str], int] = {}
+    for i in range(0, len(flat), 3):
+        a, b = ids[int(flat[i]) - 1], ids[int(flat[i + 1]) - 1]
+        both[(a, b) if a < b else (b, a)] = int(flat[i + 2])
+    per_contact = {int(hist[i]): int(hist[i + 1]) for i in range(0, len(hist), 2)}
+    counts = _pairs(result[5])
+    sizes = {k: v for k, v in counts.items() if not k.endswith(":h")}
+    held = {k[:-2]: v for k, v in counts.items() if k.endswith(":h")}
+    crowded = tuple(c.decode() for c in result[4])
+    return PartitionFigures(sizes, held, both, per_contact, crowded)
+
+
+def _history_of(result: list[Any]) -> PartitionHistory:
+    sizes = {k: v for k, v in _pairs(result[1]).items() if not k.endswith(":h")}
+    moves: dict[tuple[str, str], int] = {}
+    for name, count in _pairs(result[4]).items():
+        was, _, now = name.partition(">")
+        moves[(was, now)] = count
+    flat = result[5]
+    buckets = {int(flat[i]): _pairs(flat[i + 1]) for i in range(0, len(flat), 2)}
+    return PartitionHistory(sizes, _pairs(result[2]), _pairs(result[3]), moves, buckets)
 
 
 def _partition_stats(result: list[Any]) -> PartitionStats:

@@ -94,9 +94,19 @@ def test_change_messages_become_script_arguments() -> None:
     contact, seq, op, name, value = change_args(_message())
     assert (contact, seq, op, name) == ("c-1", "3", "+", "mql")
     assert decode_since(value.encode()) == (1_795_168_800_000_000, True)
-    assert change_args(_message(change="exited")) == ("c-1", "3", "-", "mql", "")
+    at = "1795168800000000"  # an exit or a stage move carries `at` for the history
+    assert change_args(_message(change="exited")) == ("c-1", "3", "-", "mql", at)
+    assert change_args(_message(change="exited", at=...)) == ("c-1", "3", "-", "mql", "")
     lifecycle = orjson.dumps({"kind": "lifecycle", "contact_id": "c-1", "to": None, "seq": 4})
     assert change_args(lifecycle) == ("c-1", "4", "L", "", "")
+    moved = {
+        "kind": "lifecycle",
+        "contact_id": "c-1",
+        "to": "mql",
+        "seq": 5,
+        "at": "2026-11-20T10:00:00Z",
+    }
+    assert change_args(orjson.dumps(moved)) == ("c-1", "5", "L", "mql", at)
 
 
 @pytest.mark.parametrize(

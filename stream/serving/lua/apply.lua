@@ -3,7 +3,10 @@
 -- ARGV: prefix (e.g. "{segstream:p7}:"), last offset of the batch, invalid messages skipped,
 -- the offset the caller believes is stored (-1: none), then 5 values per change: contact, seq,
 -- op ("+" entered, "-" exited, "L" stage), segment or stage ("" = no stage), value
--- (2 * since_us + holdout, entered only).
+-- (entered: 2 * since_us + holdout; exited and stage: at in microseconds, "" if unknown).
+-- It also keeps the history (docs/serving.md): per minute and hour bucket of `at`, per
+-- segment entries, exits and flaps (an exit within FLAP_US of the entry), and stage moves;
+-- all-time entries per segment; the contacts per stage and the moves between stages.
 -- Returns {applied, redelivered, gap details...}; a gap detail is "contact seq stored".
 -- Returns {-1} and changes nothing when the stored offset is behind the caller's belief (Redis
 -- lost writes: the caller must resume from what is stored), {-2} when the batch is already in.
@@ -121,6 +124,27 @@ local function fill_gap(ckey, contact, seq)
 end
 
 local sizes = pre .. 'n'
+local FLAP_US = 3600 * 1000000 -- an exit within an hour of the entry is a flap
+local BUCKETS = {{'hm', 60 * 1000000, 1440}, {'hh', 3600 * 1000000, 840}} -- 24 h, 35 days
+local history = {} -- bucket key -> field -> increment
+local touched = {} -- index key -> bucket start -> true
+local entries = {} -- segment -> entries in this batch, for the all-time totals
+
+local function note(at_us, field, amount)
+  for _, b in ipairs(BUCKETS) do
+    local start = math.floor(at_us / b[2])
+    local key = pre .. b[1] .. ':' .. start
+    local fields = history[key]
+    if not fields then
+      fields = {}
+      history[key] = fields
+      touched[pre .. b[1]] = touched[pre .. b[1]] or {}
+      touched[pre .. b[1]][start] = true
+    end
+    fields[field] = (fields[field] or 0) + amount
+  end
+end
+
 local applied, redelivered, filled = 0, 0, 0
 local result = {0, 0}
 for i = 5, #ARGV, 5 do
@@ -139,10 +163,17 @@ for i = 5, #ARGV, 5 do
       result[#result + 1] = contact .. ' ' .. seq .. ' ' .. stored
     end
     if op == 'L' then
+      local was = redis.call('HGET', ckey, 'STAGE') or ''
       if name == '' then
         redis.call('HDEL', ckey, 'STAGE')
       else
         redis.call('HSET', ckey, 'STAGE', name)
+      end
+      if was ~= name then
+        if was ~= '' then redis.call('HINCRBY', pre .. 'st', was, -1) end
+        if name ~= '' then redis.call('HINCRBY', pre .. 'st', name, 1) end
+        redis.call('HINCRBY', pre .. 'mv', was .. '>' .. name, 1)
+        if value ~= '' then note(tonumber(value), 'L:' .. was .. '>' .. name, 1) end
       end
     else
       local old = redis.call('HGET', ckey, name)
@@ -151,6 +182,8 @@ for i = 5, #ARGV, 5 do
         if not old then
           add_member(name, contact)
           redis.call('HINCRBY', sizes, name, 1)
+          note(math.floor(tonumber(value) / 2), name .. ':e', 1)
+          entries[name] = (entries[name] or 0) + 1
         end
         local delta = (held(value) and 1 or 0) - ((old and held(old)) and 1 or 0)
         if delta ~= 0 then
@@ -160,6 +193,13 @@ for i = 5, #ARGV, 5 do
         redis.call('HDEL', ckey, name)
         remove_member(name, contact)
         redis.call('HINCRBY', sizes, name, -1)
+        if value ~= '' then
+          local at = tonumber(value)
+          note(at, name .. ':x', 1)
+          if at - math.floor(tonumber(old) / 2) < FLAP_US then
+            note(at, name .. ':f', 1)
+          end
+        end
         if held(old) then
           redis.call('HINCRBY', sizes, name .. ':h', -1)
         end
@@ -167,6 +207,34 @@ for i = 5, #ARGV, 5 do
     end
     redis.call('HSET', ckey, 'SEQ', seq)
     applied = applied + 1
+  end
+end
+for key, fields in pairs(history) do
+  for field, amount in pairs(fields) do
+    redis.call('HINCRBY', key, field, amount)
+  end
+end
+for name, count in pairs(entries) do
+  redis.call('HINCRBY', pre .. 'te', name, count)
+end
+-- Bounded retention, by the newest bucket seen (event time, so a replay of old data keeps it).
+for _, b in ipairs(BUCKETS) do
+  local index = pre .. b[1]
+  if touched[index] then
+    local added = {}
+    for start in pairs(touched[index]) do
+      added[#added + 1] = start
+      added[#added + 1] = start
+    end
+    redis.call('ZADD', index, unpack(added))
+    local newest = tonumber(redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')[2])
+    local old = redis.call('ZRANGE', index, '-inf', newest - b[3], 'BYSCORE')
+    for _, start in ipairs(old) do
+      redis.call('DEL', index .. ':' .. start)
+    end
+    if #old > 0 then
+      redis.call('ZREMRANGEBYSCORE', index, '-inf', newest - b[3])
+    end
   end
 end
 local stats = pre .. 'x'

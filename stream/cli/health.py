@@ -1,0 +1,115 @@
+"""`segstream health`: overlap of every pair of segments and the lint findings, from Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from stream.cli.failures import EXIT_UNAVAILABLE
+from stream.cli.materialize import app_id_option, redis_option
+from stream.cli.options import setting_option, settings_from
+from stream.core.health.lint import Thresholds
+from stream.core.language.ast import RuleSet
+from stream.core.language.loader import load_file
+from stream.errors import DefinitionError
+from stream.serving.connection import UNAVAILABLE, connect, redact
+from stream.serving.health import read_health
+from stream.serving.store import Store
+from stream.settings import Settings
+
+EXIT_RULES = 2
+
+
+def thresholds_of(settings: Settings) -> Thresholds:
+    """The lint's thresholds from the SEGSTREAM_LINT_* settings."""
+    return Thresholds(
+        min_size=settings.lint_min_size,
+        min_share=settings.lint_min_share,
+        duplicate_jaccard=settings.lint_duplicate_jaccard,
+        max_segments=settings.lint_max_segments,
+    )
+
+
+@click.command("health")
+@redis_option()
+@app_id_option()
+@setting_option(
+    "rules_file", "--rules", type=click.Path(dir_okay=False, exists=True, path_type=Path)
+)
+@setting_option("lint_min_size")
+@setting_option("lint_min_share")
+@setting_option("lint_duplicate_jaccard")
+@setting_option("lint_max_segments")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (as GET /v1/health).")
+def command(as_json: bool, **options: Any) -> None:
+    """Overlap between every pair of segments, and findings to act on, from the served members.
+
+    Without --rules (or SEGSTREAM_RULES_FILE) it covers the segments Redis has, and cannot
+    check holdouts (the rules give their configured shares).
+    """
+    settings = settings_from(**options)
+    rules: RuleSet | None = None
+    if settings.rules_file is not None:
+        try:
+            rules = load_file(settings.rules_file)
+        except DefinitionError as error:
+            for line in error.lines():
+                click.echo(line, err=True)
+            sys.exit(EXIT_RULES)
+    answer = asyncio.run(_read(settings, rules))
+    if answer is None:
+        click.echo(f"error: Redis at {redact(settings.redis_url)} does not answer", err=True)
+        sys.exit(EXIT_UNAVAILABLE)
+    if as_json:
+        click.echo(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(_text(answer), nl=False)
+
+
+async def _read(settings: Settings, rules: RuleSet | None) -> dict[str, Any] | None:
+    thresholds = thresholds_of(settings)
+    try:
+        store = Store(await connect(settings.redis_url), settings.app_id)
+    except UNAVAILABLE:
+        return None
+    try:
+        return await read_health(store, await store.partitions() or 0, rules, thresholds)
+    except UNAVAILABLE:
+        return None
+    finally:
+        await store.aclose()
+
+
+def _text(answer: dict[str, Any]) -> str:
+    """The answer for people: sizes, the closest pairs, the findings."""
+    lines = [f"{answer['contacts']:,} contacts in at least one segment", "", "segments:"]
+    for s in answer["segments"]:
+        share = "" if not s["holdout"] else f", holdout {s['held_out']:,} (of {s['holdout']:.0%})"
+        lines.append(f"  {s['id']}: {s['size']:,}{share}")
+    closest = sorted(answer["overlap"], key=lambda p: (-p["jaccard"], p["a"], p["b"]))
+    lines += ["", "closest pairs (Jaccard, members in both):"]
+    lines += [
+        f"  {p['a']} ~ {p['b']}: {p['jaccard']:.3f}, {p['both']:,}"
+        for p in closest[:10]
+        if p["both"]
+    ]
+    lines += ["", f"findings ({len(answer['findings'])}):"]
+    for f in answer["findings"]:
+        where = " ~ ".join(f["segments"]) or "contacts"
+        lines.append(f"  {f['kind']}: {where}: {f['detail']}")
+    churn = answer["churn"]
+    lines += [
+        "",
+        f"churn over the {churn['hours']} hours from {churn['since']} (entered, exited, flapped):",
+    ]
+    lines += [
+        f"  {segment}: {c['entered']:,}, {c['exited']:,}, {c['flapped']:,}"
+        for segment, c in churn["segments"].items()
+        if c["entered"] or c["exited"]
+    ]
+    return "\n".join(lines) + "\n"
