@@ -86,6 +86,12 @@ class Settings:
         TEXT,
         default="contact-events-dlq",
     )
+    definitions_topic: str = setting(
+        "SEGSTREAM_DEFINITIONS_TOPIC",
+        "Compacted topic of the published segment definition versions.",
+        TEXT,
+        default="segment-definitions",
+    )
     partitions: int = setting(
         "SEGSTREAM_PARTITIONS",
         "Partitions of the topics and tables segstream creates.",

@@ -19,6 +19,8 @@ from stream.cli import (
     materialize,
     produce,
     replay,
+    rules,
+    rules_preview,  # noqa: F401  (registers `rules preview` on the rules group)
     tail,
     validate,
     worker,
@@ -59,3 +61,4 @@ main.add_command(demo.command)
 main.add_command(materialize.command)
 main.add_command(api.command)
 main.add_command(lag.command)
+main.add_command(rules.command)

@@ -67,6 +67,8 @@ class JobResult:
     skipped: list[tuple[int, str, str]] = field(default_factory=list)  # line, reason, detail
     anomalies: frozenset[int] = frozenset()
     members: dict[str, list[str]] = field(default_factory=dict)  # segment -> contact ids
+    first: int | None = None  # the earliest and latest timestamps of valid events
+    last: int | None = None
 
 
 def run_job(job: Job) -> JobResult:
@@ -105,6 +107,7 @@ def run_job(job: Job) -> JobResult:
                     out.write(encode(change) + b"\n")
                     result.written += 1
     result.anomalies = frozenset(shard.anomalies)
+    result.first, result.last = shard.first, shard.replayer.now
     return result
 
 
@@ -178,7 +181,7 @@ def replayed(
                     )
                     for i in range(jobs)
                 ]
-                results = list(pool.map(run_job, batch))
+                results = list(pool.map(run_job, batch) if jobs > 1 else map(run_job, batch))
                 found = _union(result.anomalies for result in results)
                 if found == known:
                     yield Outcome(results, outputs if keep_changes else [], rounds)

@@ -43,6 +43,7 @@ class Shard:
     jobs: int
     known: frozenset[int] = frozenset()  # foreign lines that do not move the clock
     anomalies: set[int] = field(default_factory=set)  # own lines that would have moved it
+    first: int | None = None  # the earliest timestamp of this job's valid events
 
     def feed(self, number: int, event: Event) -> list[Change]:
         """Apply line `number`, an event of this job's contacts.
@@ -50,6 +51,8 @@ class Shard:
         Raises InvalidInput for an event past the state limit, as `Replayer.feed` does.
         """
         replayer = self.replayer
+        if self.first is None or event.ts < self.first:
+            self.first = event.ts
         before = replayer.now
         duplicates = replayer.counts.duplicate
         try:
