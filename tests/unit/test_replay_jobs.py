@@ -37,8 +37,8 @@ def _line(event_id: str, contact: str, ts: int, **fields: Any) -> bytes:
 def _contacts_in(jobs: int) -> tuple[str, str]:
     """Two contact ids owned by different jobs."""
     first = "c-0"
-    other = next(f"c-{i}" for i in range(1, 100) if shard_of(f"c-{i}", jobs) != shard_of(first, jobs))
-    return first, other
+    owner = shard_of(first, jobs)
+    return first, next(f"c-{i}" for i in range(1, 100) if shard_of(f"c-{i}", jobs) != owner)
 
 
 def _one_job(rules: RuleSet, lines: Sequence[bytes], until: int | None) -> list[bytes]:
