@@ -14,6 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from stream.core.definitions import Record, decode, encode
+from stream.serving.topic import partition_count
 
 COMPACTED = {"cleanup.policy": "compact"}
 _MAX_BYTES = 16 * 1024 * 1024  # a definition file, however large, fits in one record
@@ -57,6 +58,8 @@ async def read_records(bootstrap: str, topic: str) -> list[tuple[int, Record]]:
     Messages that are not records (tombstones, foreign bytes) are left out; an empty or
     missing topic gives an empty list.
     """
+    if not await partition_count(bootstrap, topic):
+        return []
     partition = TopicPartition(topic, 0)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -67,10 +70,6 @@ async def read_records(bootstrap: str, topic: str) -> list[tuple[int, Record]]:
     )
     await consumer.start()
     try:
-        if partition.partition not in (consumer.partitions_for_topic(topic) or set()):
-            await consumer.topics()  # refresh the metadata once before concluding it is missing
-            if partition.partition not in (consumer.partitions_for_topic(topic) or set()):
-                return []
         consumer.assign([partition])
         end = (await consumer.end_offsets([partition]))[partition]
         await consumer.seek_to_beginning(partition)

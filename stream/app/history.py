@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from stream.serving.topic import partition_count
+
 _BATCH = 10_000
 
 
@@ -33,14 +35,13 @@ async def read_history(bootstrap: str, topic: str, into: str) -> list[PartitionH
     is written as an empty line, which replay skips: it changes no contact in the worker
     either (it goes to the dead-letter topic).
     """
+    count = await partition_count(bootstrap, topic)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
     )
     await consumer.start()
     try:
-        known = consumer.partitions_for_topic(topic) or await _refreshed(consumer, topic)
-        partitions = sorted(known)
-        assigned = [TopicPartition(topic, p) for p in partitions]
+        assigned = [TopicPartition(topic, p) for p in range(count)]
         if not assigned:
             return []
         consumer.assign(assigned)
@@ -54,11 +55,6 @@ async def read_history(bootstrap: str, topic: str, into: str) -> list[PartitionH
         return found
     finally:
         await consumer.stop()
-
-
-async def _refreshed(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer.topics()
-    return consumer.partitions_for_topic(topic) or set()
 
 
 async def _copy(consumer: AIOKafkaConsumer, tp: TopicPartition, end: int, path: str) -> int:
