@@ -45,27 +45,31 @@ class Shard:
     anomalies: set[int] = field(default_factory=set)  # own lines that would have moved it
     first: int | None = None  # the earliest timestamp of this job's valid events
 
-    def feed(self, number: int, event: Event) -> list[Change]:
-        """Apply line `number`, an event of this job's contacts.
+    def feed(self, number: int, event: Event, settle: Callable[[], None]) -> list[Change]:
+        """Apply line `number`, an event of this job's contacts, whose clock may lag behind.
 
+        The caller has settled the clock (`settle`) unless no waiting line can change how
+        the event applies: all are at or before it and it repeats no recent event id. When it
+        is not applied after all, the clock is settled to say whether it is an anomaly.
         Raises InvalidInput for an event past the state limit, as `Replayer.feed` does.
         """
         replayer = self.replayer
         if self.first is None or event.ts < self.first:
             self.first = event.ts
-        before = replayer.now
         duplicates = replayer.counts.duplicate
         try:
             changes = replayer.feed(event)
         except InvalidInput:
-            self._not_applied(number, event, before)
+            self._not_applied(number, event, settle)
             raise
         if replayer.counts.duplicate != duplicates:
-            self._not_applied(number, event, before)
+            self._not_applied(number, event, settle)
         return changes
 
-    def _not_applied(self, number: int, event: Event, before: int | None) -> None:
-        if before is None or event.ts > before:
+    def _not_applied(self, number: int, event: Event, settle: Callable[[], None]) -> None:
+        settle()
+        now = self.replayer.now
+        if now is None or event.ts > now:
             self.anomalies.add(number)
 
 
@@ -117,14 +121,22 @@ def replay_shard(
     """`replay_lines` for the contacts of one shard; the same checks, given the same settings.
 
     Only the owner of a line checks it whole and reports it when invalid. Another job's
-    lines wait, with their timestamps, until this job needs its clock (its next event, or
-    the end); then the latest of them that passes the checks moves it. At the end the clock
+    lines wait, with their timestamps, until this job needs its clock: at the end, or for
+    an event of its own that one of them could change (one earlier than the latest
+    waiting, or repeating a recent event id). Then the latest of them that passes the
+    checks moves it; an applied event of its own moves it past them all. At the end the clock
     moves to the last line's (or `until_us`), firing this job's deadlines up to it as one
     job would have fired them on the way.
     """
     replayer, index, jobs, known = shard.replayer, shard.index, shard.jobs, shard.known
     checks = _Checks(limits, max_bytes, wall_us, None if wall_us is None else future_tolerance_us)
     waiting: list[tuple[int, int, bytes | str]] = []  # ts, line number, line
+    latest = 0  # the largest timestamp waiting
+
+    def settle() -> None:
+        _settle(replayer, waiting, checks)
+
+    states = replayer.states
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -133,20 +145,26 @@ def replay_shard(
             if type(stamp) is str and number not in known:
                 ts = _timestamp(stamp)
                 if ts is not None and (replayer.now is None or ts > replayer.now):
+                    if not waiting or ts > latest:
+                        latest = ts
                     waiting.append((ts, number, line))
             continue
-        if waiting:
-            _settle(replayer, waiting, checks)
         try:
             event = checks.event(line)
-            changes = shard.feed(number, event)
+            if waiting:
+                state = states.get(event.contact_id)
+                if event.ts < latest or (state is not None and event.event_id in state.recent):
+                    settle()
+            changes = shard.feed(number, event, settle)
         except InvalidInput as error:
             replayer.counts.invalid += 1
             if on_invalid is not None:
                 on_invalid(number, error)
             continue
+        if waiting and replayer.now is not None and replayer.now >= latest:
+            waiting.clear()  # applied: the clock is past every waiting line
         yield from changes
-    _settle(replayer, waiting, checks)
+    settle()
     end = replayer.now if until_us is None else until_us
     if end is not None:
         yield from replayer.advance(end)
