@@ -23,11 +23,12 @@ from stream.cli.options import setting_option, settings_from
 from stream.cli.replay_jobs import Checks, replayed
 from stream.cli.rules import broker_options, current, loaded_or_exit, rules, versions
 from stream.core.definitions import statuses, windows
+from stream.core.events import check_future, check_size, decode_event
 from stream.core.language.ast import RuleSet
 from stream.core.language.durations import format_duration
 from stream.core.language.loader import load_text
 from stream.core.timefmt import format_ts
-from stream.errors import DefinitionError
+from stream.errors import DefinitionError, InvalidInput
 from stream.ops.probe import require_broker
 from stream.settings import Settings
 
@@ -56,12 +57,14 @@ class Memberships:
             self.last = last
 
 
-def _evaluate(ruleset: RuleSet | None, files: list[str], jobs: int, checks: Checks) -> Memberships:
+def _evaluate(
+    ruleset: RuleSet | None, files: list[str], jobs: int, checks: Checks, until: int | None
+) -> Memberships:
     found = Memberships()
     if ruleset is None:
         return found
     for path in files:
-        with replayed(ruleset, path, jobs, checks, keep_changes=False) as outcome:
+        with replayed(ruleset, path, jobs, checks, until, keep_changes=False) as outcome:
             counts = outcome.counts
             found.events += counts.applied + counts.duplicate + counts.invalid
             for result in outcome.results:
@@ -123,6 +126,27 @@ def _report(
     }
 
 
+def _latest(files: list[str], checks: Checks) -> int | None:
+    """The latest timestamp of the events in `files` that pass the worker's checks."""
+    latest: int | None = None
+    for path in files:
+        with open(path, "rb") as source:
+            for line in source:
+                if not line.strip():
+                    continue
+                try:
+                    if checks.max_bytes is not None:
+                        check_size(line.rstrip(b"\r\n"), checks.max_bytes)
+                    ts = decode_event(line, checks.limits).ts
+                    if checks.wall_us is not None and checks.future_tolerance_us is not None:
+                        check_future(ts, checks.wall_us, checks.future_tolerance_us)
+                except InvalidInput:
+                    continue
+                if latest is None or ts > latest:
+                    latest = ts
+    return latest
+
+
 def _checks(settings: Settings) -> Checks:
     return Checks(
         horizon_us=settings.dedupe_horizon // _MICROSECOND,
@@ -166,7 +190,13 @@ def _current_rules(settings: Settings, current_path: str | None) -> RuleSet | No
     help="Take the current version from this file instead of the definitions topic.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on standard output.")
-@click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--jobs",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Processes each replay splits the contacts over, as replay --jobs does.",
+)
 @setting_option("events_topic", "--events-topic")
 @broker_options
 def preview_command(
@@ -184,7 +214,8 @@ def preview_command(
     unchanged) the members at the end of the history under each, how many would enter and
     leave, and a few example contacts. Segments whose windows reach before the history's
     start are named on standard error as possibly undercounted. Exit status: 0, 2 when
-    FILE (or --current) does not load, 3 when the broker cannot be reached.
+    FILE (or --current) does not load, 3 when the broker cannot be reached, 1 when the
+    version in force does not load with this segstream.
     """
     settings = settings_from(**options)
     after_rules = loaded_or_exit(file)[0]
@@ -200,8 +231,10 @@ def preview_command(
             history = asyncio.run(read_history(bootstrap, settings.events_topic, work))
             files = [h.path for h in history]
             truncated = any(h.truncated for h in history)
-        before = _evaluate(before_rules, files, jobs, checks)
-        after = _evaluate(after_rules, files, jobs, checks)
+        # Each partition has its own clock; the memberships are compared at one instant.
+        until = _latest(files, checks) if len(files) > 1 else None
+        before = _evaluate(before_rules, files, jobs, checks, until)
+        after = _evaluate(after_rules, files, jobs, checks, until)
     report = _report(before_rules, after_rules, before, after)
     for segment_id, why in _undercounted(after_rules, after, truncated).items():
         click.echo(f"{segment_id}: may be undercounted: {why}", err=True)
