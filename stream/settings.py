@@ -108,6 +108,12 @@ class Settings:
         TEXT,
         default="contact-events-dlq",
     )
+    definitions_topic: str = setting(
+        "SEGSTREAM_DEFINITIONS_TOPIC",
+        "Compacted topic of the published segment definition versions.",
+        TEXT,
+        default="segment-definitions",
+    )
     partitions: int = setting(
         "SEGSTREAM_PARTITIONS",
         "Partitions of the topics and tables segstream creates.",
@@ -290,16 +296,10 @@ class Settings:
         secret=True,
     )
     api_host: str = setting(
-        "SEGSTREAM_API_HOST",
-        "Address the serving API listens on.",
-        TEXT,
-        default="127.0.0.1",
+        "SEGSTREAM_API_HOST", "Address the serving API listens on.", TEXT, default="127.0.0.1"
     )
     api_port: int = setting(
-        "SEGSTREAM_API_PORT",
-        "Port the serving API listens on.",
-        at_least(1),
-        default=8080,
+        "SEGSTREAM_API_PORT", "Port the serving API listens on.", at_least(1), default=8080
     )
     lint_min_size: int = setting(
         "SEGSTREAM_LINT_MIN_SIZE",

@@ -22,6 +22,8 @@ from stream.cli import (
     materialize,
     produce,
     replay,
+    rules,
+    rules_preview,  # noqa: F401  (registers `rules preview` on the rules group)
     tail,
     validate,
     worker,
@@ -64,3 +66,4 @@ main.add_command(api.command)
 main.add_command(lag.command)
 main.add_command(catalog.command)
 main.add_command(health.command)
+main.add_command(rules.command)

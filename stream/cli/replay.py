@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gc
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -14,6 +17,7 @@ import click
 from stream.cli import progress
 from stream.cli.options import setting_option, settings_from
 from stream.cli.progress import file_size, track_lines
+from stream.cli.replay_jobs import Checks, replayed
 from stream.cli.report import Skipped, plural
 from stream.core import changes
 from stream.core.evaluation.engine import Engine
@@ -22,7 +26,7 @@ from stream.core.language.ast import RuleSet
 from stream.core.language.loader import load_file
 from stream.core.replay import Counts, Replayer, replay_lines
 from stream.core.timefmt import parse_ts
-from stream.errors import DefinitionError
+from stream.errors import DefinitionError, InvalidInput
 from stream.settings import Settings
 
 EXIT_FAILURE = 1
@@ -83,10 +87,17 @@ class _Position:
     help="JSON-lines events file, or - for standard input.",
 )
 @click.option("--until", default=None, help="Advance time to this RFC 3339 instant at the end.")
+@click.option(
+    "--jobs",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Processes to split the contacts over (output grouped by process; see below).",
+)
 @setting_option("future_tolerance")
 @setting_option("max_message_bytes")
 @setting_option("max_state_bytes")
-def replay(rules_path: str, events_path: str, until: str | None, **options: Any) -> None:
+def replay(rules_path: str, events_path: str, until: str | None, jobs: int, **options: Any) -> None:
     """Replay events in file order with event time; print every change as one JSON line.
 
     Lines the worker would dead-letter are skipped: invalid input, input past the limits
@@ -95,6 +106,11 @@ def replay(rules_path: str, events_path: str, until: str | None, **options: Any)
     error gets each skipped line with its number and reason, then one line: events read,
     applied, duplicates, skipped by reason, changes out, time taken. Exit status: 0 when it
     ran (even with skipped lines), 2 when the rules do not load, 1 on any other failure.
+
+    With --jobs N the contacts are split by a stable hash of their id over N processes.
+    Each contact's changes, and all changes together, are those of --jobs 1; the output
+    holds the first process's contacts' changes, then the second's, and so on, each part
+    in the order --jobs 1 writes it. Skipped lines are reported in line order at the end.
     """
     settings = settings_from(**options)
     try:
@@ -108,6 +124,9 @@ def replay(rules_path: str, events_path: str, until: str | None, **options: Any)
     except ValueError as error:
         click.echo(f"--until: {error}", err=True)
         sys.exit(EXIT_FAILURE)
+    if jobs > 1:
+        _run_jobs(rules, settings, events_path, until_us, jobs)
+        return
     position = _Position()
     try:
         if events_path == "-":
@@ -160,6 +179,49 @@ def _run(
         written += 1
     out.flush()
     _summary(replayer.counts, skipped, written, time.perf_counter() - started)
+
+
+def _run_jobs(
+    rules: RuleSet, settings: Settings, events_path: str, until_us: int | None, jobs: int
+) -> None:
+    started = time.perf_counter()
+    checks = Checks(
+        horizon_us=settings.dedupe_horizon // _MICROSECOND,
+        limits=settings.limits(),
+        max_bytes=settings.max_message_bytes,
+        max_state_bytes=settings.max_state_bytes,
+        wall_us=time.time_ns() // 1000,
+        future_tolerance_us=settings.future_tolerance_us(),
+    )
+    try:
+        with (
+            _as_file(events_path) as path,
+            replayed(
+                rules, path, jobs, checks, until_us, progress=progress.wanted(writes_stdout=True)
+            ) as outcome,
+        ):
+            skipped = Skipped()
+            for number, reason, detail in outcome.skipped:
+                skipped(number, InvalidInput(reason, detail))
+            outcome.copy_to(sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+            written = sum(result.written for result in outcome.results)
+            _summary(outcome.counts, skipped, written, time.perf_counter() - started)
+    except OSError as error:
+        click.echo(f"replay failed: {error}", err=True)
+        sys.exit(EXIT_FAILURE)
+
+
+@contextmanager
+def _as_file(events_path: str) -> Iterator[str]:
+    """A path to the events: standard input is copied to a file first, as every job reads all."""
+    if events_path != "-":
+        yield events_path
+        return
+    with tempfile.NamedTemporaryFile(prefix="segstream-stdin-", suffix=".jsonl") as copy:
+        shutil.copyfileobj(sys.stdin.buffer, copy, 1 << 20)
+        copy.flush()
+        yield copy.name
 
 
 def _summary(counts: Counts, skipped: Skipped, written: int, took: float) -> None:

@@ -1,0 +1,123 @@
+"""A switch to a new version: its `reason: rules` messages are exactly the difference."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import orjson
+import pytest
+
+from stream.core.changes import Change
+from stream.core.evaluation.engine import Engine
+from stream.core.events import decode_event
+from stream.core.language.loader import load_text
+from stream.core.replay import Replayer
+from stream.core.switch import switch_contact
+from stream.core.timefmt import parse_ts
+from stream.testing.generate import generate
+from tests.support import DAY, EXAMPLE_RULES
+
+OLD_TEXT = EXAMPLE_RULES.read_text()
+
+
+def _new_text() -> str:
+    """Example rules with a new 7-day window, a threshold changed, a segment removed, and a
+    lifecycle rule changed."""
+    text = OLD_TEXT.replace("within: 7d, count: {gte: 3}}", "within: 7d, count: {gte: 2}}", 1)
+    text = text.replace(
+        "  - id: unsubscribed\n    when: {event: unsubscribe}\n",
+        "  - id: unsubscribed\n    when: {event: unsubscribe}\n\n"
+        "  - id: demo_requesters\n    when: {event: demo_request, within: 7d}\n",
+    )
+    start = text.index("  - id: content_bingers")
+    end = text.index("  - id: email_disengaged")
+    text = text[:start] + text[end:]
+    text = text.replace(
+        "{stage: evangelist, when: {event: referral_sent, count: {gte: 2}}}",
+        "{stage: evangelist, when: {event: referral_sent}}",
+    )
+    assert text.count("demo_requesters") == 1 and "content_bingers" not in text
+    return text
+
+
+def _feed(replayer: Replayer, lines: list[bytes]) -> list[Change]:
+    out: list[Change] = []
+    for line in lines:
+        out.extend(replayer.feed(decode_event(line)))
+    return out
+
+
+def _fold(changes: list[Change]) -> dict[str, tuple[frozenset[str], Any]]:
+    members: dict[str, set[str]] = defaultdict(set)
+    stages: dict[str, Any] = {}
+    for change in changes:
+        if change.kind == "segment":
+            (members[change.contact_id].add if change.change == "entered" else
+             members[change.contact_id].discard)(change.segment)  # fmt: skip
+        else:
+            stages[change.contact_id] = change.to
+    contacts = members.keys() | stages.keys()
+    return {c: (frozenset(members.get(c, ())), stages.get(c)) for c in contacts}
+
+
+def _state_view(engine: Engine, replayer: Replayer) -> dict[str, tuple[frozenset[str], Any]]:
+    stages = engine.plan.stages
+    return {
+        c: (frozenset(s.members), None if s.stage is None else stages[s.stage])
+        for c, s in replayer.states.items()
+        if s.members or s.stage is not None
+    }
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.7])
+def test_a_switch_publishes_the_difference_and_then_runs_as_the_new_version(cut: float) -> None:
+    old_rules, new_rules = load_text(OLD_TEXT), load_text(_new_text())
+    lines = [orjson.dumps(e) for e in generate(300, 8000, seed=13)]
+    k = int(len(lines) * cut)
+    old, new = Engine(old_rules, horizon_us=DAY), Engine(new_rules, horizon_us=DAY)
+    live = Replayer(old)
+    before = _feed(live, lines[:k])
+    rebuilt = Replayer(Engine(new_rules, horizon_us=DAY))
+    _feed(rebuilt, lines[:k])
+    assert live.now is not None
+    switch_at = live.now
+    rebuilt.advance(switch_at)
+
+    switched: list[Change] = []
+    for contact in sorted(live.states.keys() | rebuilt.states.keys()):
+        switched.extend(
+            switch_contact(old, new, live.states.get(contact), rebuilt.states[contact], switch_at)
+        )
+    assert switched, "the new version changes some memberships"
+    assert {c.reason for c in switched} == {"rules"}
+    assert {c.cause_event_id for c in switched} == {None}
+    assert {parse_ts(c.at) for c in switched} == {switch_at}
+    assert {c.rules_version for c in switched} == {new_rules.version_hash}
+    assert {c.rules_version for c in before} <= {old_rules.version_hash}
+    # After the switch, the memberships are those of the history replayed under the new version.
+    folded = {c: v for c, v in _fold(before + switched).items() if v != (frozenset(), None)}
+    assert folded == _state_view(new, rebuilt)
+    kinds = {c.kind for c in switched}
+    assert kinds == {"segment", "lifecycle"}
+    assert any(c.kind == "segment" and c.segment == "content_bingers" for c in switched)
+
+    # Then the new version goes on from the rebuilt states: what a whole replay under it
+    # publishes after the switch instant, each contact's seq shifted by a constant.
+    after = _feed(rebuilt, lines[k:]) + rebuilt.advance(rebuilt.now or switch_at)
+    whole = Replayer(Engine(new_rules, horizon_us=DAY))
+    reference = [c for c in _feed(whole, lines) if parse_ts(c.at) > switch_at]
+    reference += whole.advance(whole.now or switch_at)
+    assert [_without_seq(c) for c in after] == [_without_seq(c) for c in reference]
+    shifts = {(c.contact_id, a.seq - c.seq) for a, c in zip(after, reference, strict=True)}
+    assert len({contact for contact, _ in shifts}) == len(shifts)
+
+    # seq rises by one per contact over old, switch and new messages alike.
+    seen: dict[str, int] = defaultdict(int)
+    for change in before + switched + after:
+        assert change.seq == seen[change.contact_id] + 1, change
+        seen[change.contact_id] = change.seq
+
+
+def _without_seq(change: Change) -> tuple[Any, ...]:
+    return tuple(change._replace(seq=0))
