@@ -14,6 +14,7 @@ import click
 from stream.bench import BenchFailed
 from stream.bench.data import cached_stream
 from stream.bench.replay import VALIDATE_ONLY, measure, rule_sets
+from stream.testing import EXAMPLE_RULES
 from stream.testing.worker import ChildExited
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,6 +29,17 @@ def stream_options(events: int) -> Callable[[F], F]:
         return click.option("--contacts", default=1_000_000, show_default=True)(command)
 
     return apply
+
+
+def worker_options(f: F) -> F:
+    """`--rules` (the example rules by default) and `--partitions`: the worker a bench runs."""
+    f = click.option("--partitions", default=4, show_default=True)(f)
+    return click.option(
+        "--rules",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        default=EXAMPLE_RULES,
+        show_default=True,
+    )(f)
 
 
 workdir_option = click.option(

@@ -8,9 +8,14 @@ import click
 
 from stream.bench.data import cached_stream, stream_lines
 from stream.bench.restore import Restored, fill, load, raw_read, restore
-from stream.cli.bench import bench, failures_reported, stream_options, workdir_option
+from stream.cli.bench import (
+    bench,
+    failures_reported,
+    stream_options,
+    workdir_option,
+    worker_options,
+)
 from stream.settings import Settings
-from stream.testing import EXAMPLE_RULES
 
 
 def _line(what: str, records: int, seconds: float) -> str:
@@ -19,13 +24,7 @@ def _line(what: str, records: int, seconds: float) -> str:
 
 @bench.command("restore")
 @stream_options(events=1_000_000)
-@click.option(
-    "--rules",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=EXAMPLE_RULES,
-    show_default=True,
-)
-@click.option("--partitions", default=4, show_default=True)
+@worker_options
 @click.option("--repeat", default=1, show_default=True, help="Restores of each kind, in turn.")
 @click.option(
     "--baseline",

@@ -9,20 +9,19 @@ import click
 
 from stream.bench.data import cached_stream, stream_lines
 from stream.bench.worker import ceiling, latency, throughput
-from stream.cli.bench import bench, failures_reported, stream_options, workdir_option
+from stream.cli.bench import (
+    bench,
+    failures_reported,
+    stream_options,
+    workdir_option,
+    worker_options,
+)
 from stream.settings import Settings
-from stream.testing import EXAMPLE_RULES
 
 
 @bench.command("worker")
 @stream_options(events=1_000_000)
-@click.option(
-    "--rules",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=EXAMPLE_RULES,
-    show_default=True,
-)
-@click.option("--partitions", default=4, show_default=True)
+@worker_options
 @click.option("--latency-seconds", default=30.0, show_default=True)
 @workdir_option
 def bench_worker(

@@ -67,3 +67,10 @@ def settings_from(**options: Any) -> Settings:
         return Settings.from_env(**{k: v for k, v in options.items() if v is not None})
     except ValueError as error:
         raise click.UsageError(str(error)) from None
+
+
+def jobs_option(help: str) -> Callable[[F], F]:
+    """`--jobs N`: the processes a replay splits the contacts over (stream/cli/replay_jobs.py)."""
+    return click.option(
+        "--jobs", default=1, show_default=True, type=click.IntRange(min=1), help=help
+    )

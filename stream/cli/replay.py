@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from stream.cli import progress
-from stream.cli.options import setting_option, settings_from
+from stream.cli.options import jobs_option, setting_option, settings_from
 from stream.cli.progress import file_size, track_lines
 from stream.cli.replay_jobs import Checks, replayed
 from stream.cli.report import Skipped, plural
@@ -87,13 +87,7 @@ class _Position:
     help="JSON-lines events file, or - for standard input.",
 )
 @click.option("--until", default=None, help="Advance time to this RFC 3339 instant at the end.")
-@click.option(
-    "--jobs",
-    default=1,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Processes to split the contacts over (output grouped by process; see below).",
-)
+@jobs_option("Processes to split the contacts over (output grouped by process; see below).")
 @setting_option("future_tolerance")
 @setting_option("max_message_bytes")
 @setting_option("max_state_bytes")

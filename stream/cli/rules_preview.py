@@ -19,7 +19,7 @@ import click
 import orjson
 
 from stream.app.history import read_history
-from stream.cli.options import setting_option, settings_from
+from stream.cli.options import jobs_option, setting_option, settings_from
 from stream.cli.replay_jobs import Checks, replayed
 from stream.cli.rules import broker_options, connected, current, loaded_or_exit, rules, versions
 from stream.core.definitions import statuses, windows
@@ -189,13 +189,7 @@ def _current_rules(settings: Settings, current_path: str | None) -> RuleSet | No
     help="Take the current version from this file instead of the definitions topic.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on standard output.")
-@click.option(
-    "--jobs",
-    default=1,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Processes each replay splits the contacts over, as replay --jobs does.",
-)
+@jobs_option("Processes each replay splits the contacts over, as replay --jobs does.")
 @setting_option("events_topic", "--events-topic")
 @broker_options
 def preview_command(
