@@ -63,7 +63,11 @@ def command(as_json: bool, **options: Any) -> None:
             sys.exit(EXIT_RULES)
     answer = asyncio.run(_read(settings, rules))
     if answer is None:
-        click.echo(f"error: Redis at {redact(settings.redis_url)} does not answer", err=True)
+        click.echo(
+            f"error: Redis at {redact(settings.redis_url)} does not answer; start it, or name "
+            "the one `segstream materialize` writes to with --redis or SEGSTREAM_REDIS_URL",
+            err=True,
+        )
         sys.exit(EXIT_UNAVAILABLE)
     if as_json:
         click.echo(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
