@@ -12,8 +12,8 @@ from stream.settings_declared import declared_setting
 FORMAT = "%(asctime)s [%(levelname)s] %(message)s"
 
 # mode names a service's logger after the module of its class, so Faust's own start-up and
-# shutdown chatter comes from the Faust classes subclassed there under a `stream` name.
-FAUST_SUBCLASSES = "stream.app.faust_private"
+# shutdown chatter comes from the Faust classes subclassed in these modules under `stream` names.
+FAUST_SUBCLASSES = ("stream.app.faust_private", "stream.app.recovery")
 
 _configured: str | None = None
 
@@ -41,7 +41,8 @@ def configure(level: str) -> None:
     libraries = number if level == "debug" else max(number, logging.WARNING)
     root.setLevel(libraries)
     logging.getLogger("stream").setLevel(number)
-    logging.getLogger(FAUST_SUBCLASSES).setLevel(libraries)
+    for name in FAUST_SUBCLASSES:
+        logging.getLogger(name).setLevel(libraries)
 
 
 def debugging() -> bool:
