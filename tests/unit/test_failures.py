@@ -45,7 +45,7 @@ def logging_restored() -> Iterator[None]:
     root = logging.getLogger()
     handlers, levels = (
         root.handlers[:],
-        {name: logging.getLogger(name).level for name in ("", "stream", FAUST_SUBCLASSES)},
+        {name: logging.getLogger(name).level for name in ("", "stream", *FAUST_SUBCLASSES)},
     )
     configured = logs._configured
     yield
@@ -115,6 +115,6 @@ def test_faust_and_kafka_say_more_than_warnings_only_at_debug(
 ) -> None:
     logs.configure(level)
     assert logging.getLogger("stream.app.progress").getEffectiveLevel() == ours
-    for library in ("faust.app.base", "mode.services", "aiokafka.client", FAUST_SUBCLASSES):
+    for library in ("faust.app.base", "mode.services", "aiokafka.client", *FAUST_SUBCLASSES):
         assert logging.getLogger(library).getEffectiveLevel() == libraries
     assert logs.debugging() == (level == "debug")
