@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 import click
 
 from stream.bench import BenchFailed
-from stream.bench.data import cached_stream
+from stream.bench.data import cached_stream, stream_lines
 from stream.bench.replay import VALIDATE_ONLY, measure, rule_sets
+from stream.settings import Settings
 from stream.testing import EXAMPLE_RULES
 from stream.testing.worker import ChildExited
 
@@ -40,6 +41,17 @@ def worker_options(f: F) -> F:
         default=EXAMPLE_RULES,
         show_default=True,
     )(f)
+
+
+def worker_bench_input(
+    contacts: int, events: int, seed: int, workdir: str, partitions: int, rules: Path
+) -> tuple[str, Path, list[bytes]]:
+    """The broker at SEGSTREAM_BROKER, the work directory and the generated stream (cached
+    there) that a worker bench runs on, said in one line."""
+    work = Path(workdir)
+    lines = stream_lines(cached_stream(work, contacts, events, seed, click.echo))
+    click.echo(f"{len(lines):,} events, {partitions} partitions, rules {rules}")
+    return Settings.from_env().bootstrap_servers(), work, lines
 
 
 workdir_option = click.option(

@@ -6,16 +6,15 @@ from pathlib import Path
 
 import click
 
-from stream.bench.data import cached_stream, stream_lines
 from stream.bench.restore import Restored, fill, load, raw_read, restore
 from stream.cli.bench import (
     bench,
     failures_reported,
     stream_options,
     workdir_option,
+    worker_bench_input,
     worker_options,
 )
-from stream.settings import Settings
 
 
 def _line(what: str, records: int, seconds: float) -> str:
@@ -44,10 +43,7 @@ def bench_restore(
     workdir: str,
 ) -> None:
     """Full restore time of the worker's table on the broker at SEGSTREAM_BROKER."""
-    bootstrap = Settings.from_env().bootstrap_servers()
-    work = Path(workdir)
-    lines = stream_lines(cached_stream(work, contacts, events, seed, click.echo))
-    click.echo(f"{len(lines):,} events, {partitions} partitions, rules {rules}")
+    bootstrap, work, lines = worker_bench_input(contacts, events, seed, workdir, partitions, rules)
     with failures_reported():
         filled = fill(bootstrap, lines, rules, partitions, work)
         records = filled.records

@@ -7,16 +7,15 @@ from pathlib import Path
 
 import click
 
-from stream.bench.data import cached_stream, stream_lines
 from stream.bench.worker import ceiling, latency, throughput
 from stream.cli.bench import (
     bench,
     failures_reported,
     stream_options,
     workdir_option,
+    worker_bench_input,
     worker_options,
 )
-from stream.settings import Settings
 
 
 @bench.command("worker")
@@ -34,10 +33,7 @@ def bench_worker(
     workdir: str,
 ) -> None:
     """Throughput and latency of the worker on the broker at SEGSTREAM_BROKER."""
-    bootstrap = Settings.from_env().bootstrap_servers()
-    work = Path(workdir)
-    lines = stream_lines(cached_stream(work, contacts, events, seed, click.echo))
-    click.echo(f"{len(lines):,} events, {partitions} partitions, rules {rules}")
+    bootstrap, work, lines = worker_bench_input(contacts, events, seed, workdir, partitions, rules)
     with failures_reported():
         top = ceiling(bootstrap, lines, partitions, work)
         click.echo(f"bare Faust agent, decode only: {top:,.0f} events/s")
