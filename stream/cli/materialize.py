@@ -13,6 +13,7 @@ import click
 from stream.cli.failures import loglevel_option
 from stream.cli.options import setting_option, settings_from
 from stream.ops.kafka_security import KafkaSecurity
+from stream.ops.probe import require_broker
 from stream.serving.materializer import Materializer, MaterializerConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,6 +30,7 @@ def app_id_option() -> Callable[[F], F]:
 @click.command("materialize")
 @redis_option()
 @setting_option("broker")
+@setting_option("connect_timeout")
 @setting_option("changes_topic")
 @app_id_option()
 @click.option(
@@ -48,6 +50,7 @@ def app_id_option() -> Callable[[F], F]:
 def command(
     redis_url: str | None,
     broker: str | None,
+    connect_timeout: str | None,
     changes_topic: str | None,
     app_id: str | None,
     batch_size: int,
@@ -60,8 +63,8 @@ def command(
     Idempotent by seq; resumes from the offsets in Redis; retries while Redis is down.
     """
     settings = settings_from(
-        redis_url=redis_url, broker=broker, changes_topic=changes_topic, app_id=app_id,
-        loglevel=loglevel,
+        redis_url=redis_url, broker=broker, connect_timeout=connect_timeout,
+        changes_topic=changes_topic, app_id=app_id, loglevel=loglevel,
     )  # fmt: skip
     config = MaterializerConfig(
         bootstrap=settings.bootstrap_servers(),
@@ -73,6 +76,9 @@ def command(
         kafka=KafkaSecurity.of(settings),
         redis_ca_file=settings.redis_ca_file,
     )
+    # Asked once at start so that refused credentials or a TLS mismatch are one line that
+    # names the settings, as for the other Kafka commands; later outages are retried.
+    require_broker(config.bootstrap, settings.connect_timeout.total_seconds(), config.kafka)
     asyncio.run(_run(config))
 
 

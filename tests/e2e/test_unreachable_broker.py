@@ -1,4 +1,5 @@
-"""`worker`, `produce` and `tail` against a broker that is not there: one line, exit 3, soon.
+"""`worker`, `produce`, `tail` and `materialize` against a broker that is not there: one line,
+exit 3, soon.
 
 No broker is needed: the address is a loopback port nobody listens on, or one that accepts
 connections and never answers.
@@ -35,6 +36,7 @@ def _args(command: str, tmp_path: Path) -> list[str]:
         "worker": ["worker", "--rules", str(RULES), "--state-dir", str(tmp_path / "state")],
         "produce": ["produce", str(events)],
         "tail": ["tail"],
+        "materialize": ["materialize", "--redis", "redis://127.0.0.1:1"],
     }[command]
 
 
@@ -68,7 +70,7 @@ def silent_port() -> Iterator[int]:
         yield listener.getsockname()[1]
 
 
-@pytest.mark.parametrize("command", ["worker", "produce", "tail"])
+@pytest.mark.parametrize("command", ["worker", "produce", "tail", "materialize"])
 def test_a_refused_connection_is_one_line_and_exit_3(
     command: str, refused_port: int, tmp_path: Path
 ) -> None:
@@ -82,7 +84,7 @@ def test_a_refused_connection_is_one_line_and_exit_3(
     assert took < REFUSED_WITHIN_S
 
 
-@pytest.mark.parametrize("command", ["worker", "produce", "tail"])
+@pytest.mark.parametrize("command", ["worker", "produce", "tail", "materialize"])
 def test_a_broker_that_never_answers_is_given_up_after_the_connect_timeout(
     command: str, silent_port: int, tmp_path: Path
 ) -> None:

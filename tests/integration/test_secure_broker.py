@@ -179,7 +179,7 @@ def _first_tail_line(secure: Secure, names: Names) -> str:
             tail.wait(30)
 
 
-@pytest.mark.parametrize("command", ["produce", "tail", "lag", "worker"])
+@pytest.mark.parametrize("command", ["produce", "tail", "lag", "worker", "materialize"])
 def test_a_wrong_password_is_one_line_and_exit_3(
     secure: Secure, command: str, tmp_path: Path
 ) -> None:
@@ -190,6 +190,8 @@ def test_a_wrong_password_is_one_line_and_exit_3(
         "tail": ["tail"],
         "lag": ["lag"],
         "worker": ["worker", "--rules", str(EXAMPLE_RULES), "--state-dir", str(tmp_path / "s")],
+        # No Redis is needed: the broker is asked before Redis is.
+        "materialize": ["materialize", "--redis", "redis://127.0.0.1:1"],
     }[command]
     wrong = "not-" + secure.password
     started = time.monotonic()
