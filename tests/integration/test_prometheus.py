@@ -13,6 +13,7 @@ import orjson
 import yaml
 
 from stream.testing.generate import generate
+from stream.testing.processes import stop_process
 from stream.testing.waiting import wait_for
 from tests.e2e.harness import Names, WorkerProcess, produce
 from tests.support import EXAMPLE_RULES
@@ -78,11 +79,7 @@ def test_prometheus_scrapes_the_worker_and_its_query_api_returns_the_lag(
         rules = get_json(f"http://127.0.0.1:{prom_port}/api/v1/rules")
         exported = scrape(web_port)
     finally:
-        prometheus.terminate()
-        try:
-            prometheus.wait(30)
-        except subprocess.TimeoutExpired:
-            prometheus.kill()
+        stop_process(prometheus, 30)
         log.close()
         worker.stop()
     worker.assert_healthy()
