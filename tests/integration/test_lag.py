@@ -8,12 +8,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
@@ -217,54 +216,48 @@ async def keep_committing(
         await consumer.stop()
 
 
-# Starts `lag --watch` on a group that commits `offset[0]` on partition 0 of its events topic
-# over and over, after producing `events` there; with `produce_too`, a record each time too.
-Watch = Callable[[list[bytes], list[int], bool], Awaitable[Any]]
-
-
-@pytest.fixture
-async def watch(kafka_bootstrap: str, unique_name: str) -> AsyncIterator[Watch]:
-    """`Watch`: its watching child is stopped, then its committing group, when the test ends."""
+async def test_watch_a_frozen_offset_with_a_growing_end_is_stall(
+    kafka_bootstrap: str, unique_name: str
+) -> None:
     names = Names(unique_name)
-    async with contextlib.AsyncExitStack() as stack:
-
-        async def start(events: list[bytes], offset: list[int], produce_too: bool) -> Any:
-            now_ms = time.time_ns() // 1_000_000
-            await produce(kafka_bootstrap, names.events, events, [now_ms] * len(events))
-            tp = TopicPartition(names.events, 0)
-            committer = asyncio.create_task(
-                keep_committing(kafka_bootstrap, names.app_id, tp, offset, produce_too)
-            )
-            stack.push_async_callback(_cancelled, committer)
-            return await stack.enter_async_context(
-                watching(kafka_bootstrap, names, "--watch", "0.5", "--window", "3")
-            )
-
-        yield start
-
-
-async def _cancelled(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    now_ms = time.time_ns() // 1_000_000
+    await produce(kafka_bootstrap, names.events, _events(20, seed=5), [now_ms] * 20)
+    tp = TopicPartition(names.events, 0)
+    committer = asyncio.create_task(keep_committing(kafka_bootstrap, names.app_id, tp, [1], True))
+    try:
+        async with watching(kafka_bootstrap, names, "--watch", "0.5", "--window", "3") as proc:
+            report = await first_report(proc, "STALL", timeout=30)
+            row = next(r for r in report["partitions"] if r["partition"] == 0)
+            assert row["status"] == "STALL" and row["committed"] == 1
+            assert report["status"] == "ERR"
+            proc.send_signal(signal.SIGINT)
+            assert await asyncio.wait_for(proc.wait(), 30) == 2  # the last sample's status
+    finally:
+        committer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await committer
 
 
-async def test_watch_a_frozen_offset_with_a_growing_end_is_stall(watch: Watch) -> None:
-    proc = await watch(_events(20, seed=5), [1], True)
-    report = await first_report(proc, "STALL", timeout=30)
-    row = next(r for r in report["partitions"] if r["partition"] == 0)
-    assert row["status"] == "STALL" and row["committed"] == 1
-    assert report["status"] == "ERR"
-    proc.send_signal(signal.SIGINT)
-    assert await asyncio.wait_for(proc.wait(), 30) == 2  # the last sample's status
-
-
-async def test_watch_a_reset_to_earlier_offsets_is_rewind(watch: Watch) -> None:
+async def test_watch_a_reset_to_earlier_offsets_is_rewind(
+    kafka_bootstrap: str, unique_name: str
+) -> None:
+    names = Names(unique_name)
+    now_ms = time.time_ns() // 1_000_000
+    await produce(kafka_bootstrap, names.events, _events(60, seed=6), [now_ms] * 60)
+    tp = TopicPartition(names.events, 0)
     offset = [10]
-    proc = await watch(_events(60, seed=6), offset, False)
-    await first_report(proc, "OK", timeout=30)
-    offset[0] = 3  # an operator resets the group to earlier offsets
-    report = await first_report(proc, "REWIND", timeout=30)
-    row = next(r for r in report["partitions"] if r["partition"] == 0)
-    assert row["status"] == "REWIND" and row["committed"] == 3
-    assert report["status"] == "ERR"
+    committer = asyncio.create_task(
+        keep_committing(kafka_bootstrap, names.app_id, tp, offset, False)
+    )
+    try:
+        async with watching(kafka_bootstrap, names, "--watch", "0.5", "--window", "3") as proc:
+            await first_report(proc, "OK", timeout=30)
+            offset[0] = 3  # an operator resets the group to earlier offsets
+            report = await first_report(proc, "REWIND", timeout=30)
+            row = next(r for r in report["partitions"] if r["partition"] == 0)
+            assert row["status"] == "REWIND" and row["committed"] == 3
+            assert report["status"] == "ERR"
+    finally:
+        committer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await committer
