@@ -36,6 +36,9 @@ Consuming (the classes below, installed by `App`; docs/worker.md, "Faust pitfall
   `_commit_every`, `_n_acked`, `_add_gap` and `faust.transport.consumer.CONSUMER_FETCHING`.
 - mode `FlowControlEvent.resume`, through `App.flow_control`: a running flow keeps its
   queues when it is resumed again (`FlowControl`).
+- faust `Consumer.commit_and_end_transactions`, `should_stop` and `commit(...,
+  start_new_transaction=)`: the app's stop commits without ending the transactions, so the
+  consumer's stop after it has one to commit into (`Consumer`).
 """
 
 from __future__ import annotations
@@ -194,6 +197,18 @@ class Consumer(driver.Consumer):
 
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def commit_and_end_transactions(self) -> None:
+        """Faust's commit at a stop; the app's own leaves new transactions open behind it.
+
+        A stopping worker runs it twice: in `App.on_stop` (through `wait_empty`) and in this
+        consumer's `on_stop`, after the agents have stopped. Offsets acked in between had
+        no open transaction to go into: `send_offsets_to_transaction` raised
+        IllegalOperation, the consumer never stopped, and neither did the process. Only the
+        consumer's own stop (and a revocation, as before) ends the transactions.
+        """
+        keep_open = self.app.should_stop and not self.should_stop
+        await self.commit(start_new_transaction=keep_open)
 
     async def _deliver(self, callback: Callable[[Any], Awaitable[Any]], message: Any) -> None:
         """Hand `message` to the streams; give up if the flow is suspended while that waits.

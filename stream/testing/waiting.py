@@ -28,6 +28,26 @@ def wait_for(
         time.sleep(interval)
 
 
+def wait_for_progress(
+    progress: Callable[[], int], target: int, stall: float, interval: float = 0.1, what: str = ""
+) -> int:
+    """Call `progress` until it reaches `target` and return it, however long that takes.
+
+    Raise TimeoutError naming `what` once it has not changed for `stall` seconds.
+    """
+    last, since = None, time.monotonic()
+    while (done := progress()) < target:
+        now = time.monotonic()
+        if done != last:
+            last, since = done, now
+        elif now - since >= stall:
+            raise TimeoutError(
+                f"{what or _name(progress)}: stuck at {done} of {target} for {stall:g} s"
+            )
+        time.sleep(interval)
+    return done
+
+
 async def wait_for_async(
     predicate: Callable[[], T | Awaitable[T]],
     timeout: float,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from stream.ops.status import handled_in, read_status
+from stream.testing.processes import kill_process, stop_process
 from stream.testing.waiting import wait_for
 
 READY_TIMEOUT_S = 120.0  # a cold worker imports Faust, creates its topics and joins its group
@@ -121,19 +121,12 @@ class StatusProcess:
         Returns its exit status, or None if it had to be killed.
         """
         assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return None
+        return stop_process(self.proc, timeout)
 
     def kill(self) -> None:
         """kill -9: no flush, no commit."""
         assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait()
+        kill_process(self.proc)
 
     def log(self) -> Path:
         """The log of the latest start."""

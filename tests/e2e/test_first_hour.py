@@ -34,6 +34,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from stream.ops.status import handled_in, read_status
+from stream.testing.processes import stop_process, stop_processes
 from stream.testing.waiting import wait_for
 from stream.testing.worker import Names
 from tests.support import ROOT
@@ -225,9 +226,9 @@ def _read_lines(proc: subprocess.Popen[str], wanted: int, line: str) -> list[str
             except Empty:
                 pytest.fail(f"{line!r} printed {len(printed)} of {wanted} lines", pytrace=False)
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(30)
+        stopped = stop_process(proc, 30, signal.SIGINT)
         reader.join(30)
+        assert stopped is not None, f"{line!r} did not stop within 30 s of Ctrl-C"
     return printed
 
 
@@ -265,15 +266,9 @@ def walk(session: Session) -> None:
 
 def stop(session: Session) -> None:
     """Ctrl-C every service, as a user ends the walkthrough."""
-    for proc in session.services.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-    for line, proc in session.services.items():
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    codes = stop_processes(list(session.services.values()), 60, signal.SIGINT)
+    for line, code in zip(session.services, codes, strict=True):
+        if code is None:
             pytest.fail(f"{line!r} did not stop within 60 s of Ctrl-C", pytrace=False)
 
 

@@ -11,11 +11,11 @@ import orjson
 
 from stream.testing.generate import generate
 from stream.testing.waiting import wait_for
-from tests.e2e.harness import Names, WorkerProcess, produce
+from tests.e2e.harness import Names, produce
 from tests.support import EXAMPLE_RULES
 from tests.support.promql import base_name, families
 from tests.support.serving import api, end_position, materializer, wait_served
-from tests.support.web import free_port, scrape
+from tests.support.web import scrape, web_worker
 from tests.unit.test_alert_rules import alerts
 from tests.unit.test_dashboard import expressions
 
@@ -48,11 +48,7 @@ def test_dashboard_and_alerts_read_only_exported_metrics(
     )
     worker_read = {n for n in read if not n.startswith(("segstream_serving_", "segstream_api_"))}
     names = Names(unique_name)
-    web_port = free_port()
-    worker = WorkerProcess(
-        kafka_bootstrap, EXAMPLE_RULES, names, tmp_path, partitions=PARTITIONS,
-        extra=["--web-port", str(web_port)],
-    )  # fmt: skip
+    worker, web_port = web_worker(kafka_bootstrap, names, tmp_path, partitions=PARTITIONS)
     # A malformed line, so that a dead letter (and its reason label) exists.
     lines = [orjson.dumps(e) for e in generate(200, 2000, seed=2)]
     produce(kafka_bootstrap, names.events, [*lines, b"{not json"], PARTITIONS)

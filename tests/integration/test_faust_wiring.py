@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -21,6 +20,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from stream.testing.processes import stop_process
 from stream.testing.waiting import wait_for_async
 
 READY_TIMEOUT_S = 120.0  # a cold Faust worker joins its group and recovers tables first
@@ -90,12 +90,7 @@ def worker(
     try:
         yield log
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 30)
 
 
 async def test_worker_counts_in_a_table_and_produces(

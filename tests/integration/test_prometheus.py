@@ -13,10 +13,10 @@ import orjson
 import yaml
 
 from stream.testing.generate import generate
+from stream.testing.processes import stop_process
 from stream.testing.waiting import wait_for
-from tests.e2e.harness import Names, WorkerProcess, produce
-from tests.support import EXAMPLE_RULES
-from tests.support.web import free_port, get_json, scrape
+from tests.e2e.harness import Names, produce
+from tests.support.web import free_port, get_json, scrape, web_worker
 from tests.unit.test_alert_rules import DEPLOY, SERVING_METRICS, alerts, metric_names
 
 PARTITIONS = 2
@@ -49,11 +49,8 @@ def test_prometheus_scrapes_the_worker_and_its_query_api_returns_the_lag(
     binary = shutil.which("prometheus")
     assert binary, "prometheus not found; install it with: apt-get install -y prometheus"
     names = Names(unique_name)
-    web_port, prom_port = free_port(), free_port()
-    worker = WorkerProcess(
-        kafka_bootstrap, EXAMPLE_RULES, names, tmp_path, partitions=PARTITIONS,
-        extra=["--web-port", str(web_port)],
-    )  # fmt: skip
+    prom_port = free_port()
+    worker, web_port = web_worker(kafka_bootstrap, names, tmp_path, partitions=PARTITIONS)
     lines = [orjson.dumps(e) for e in generate(200, 2000, seed=2)]
     produce(kafka_bootstrap, names.events, [*lines, b"{not json"], PARTITIONS)
     config = _prometheus_config(web_port, tmp_path / "prometheus.yml")
@@ -78,11 +75,7 @@ def test_prometheus_scrapes_the_worker_and_its_query_api_returns_the_lag(
         rules = get_json(f"http://127.0.0.1:{prom_port}/api/v1/rules")
         exported = scrape(web_port)
     finally:
-        prometheus.terminate()
-        try:
-            prometheus.wait(30)
-        except subprocess.TimeoutExpired:
-            prometheus.kill()
+        stop_process(prometheus, 30)
         log.close()
         worker.stop()
     worker.assert_healthy()

@@ -28,6 +28,7 @@ from stream.core.timefmt import parse_ts
 from stream.ops.kafka_security import KafkaSecurity
 from stream.settings import Settings
 from stream.testing.generate import generate
+from stream.testing.processes import stop_process
 from tests.e2e.harness import Names, WorkerProcess, changes_of, closing_events, read_topic
 from tests.support import EXAMPLE_RULES, ROOT
 from tests.support.changes import by_contact
@@ -175,8 +176,7 @@ def _first_tail_line(secure: Secure, names: Names) -> str:
             assert tail.stdout is not None
             return tail.stdout.readline()
         finally:
-            tail.terminate()
-            tail.wait(30)
+            assert stop_process(tail, 30) is not None, "tail did not stop"
 
 
 @pytest.mark.parametrize("command", ["produce", "tail", "lag", "worker", "materialize"])

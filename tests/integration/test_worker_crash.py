@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 from pathlib import Path
 
 import orjson
@@ -21,7 +20,7 @@ from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
 from stream.ops.status import handled_in
 from stream.testing.generate import generate
-from stream.testing.waiting import wait_for
+from stream.testing.waiting import wait_for, wait_for_progress
 from tests.e2e.harness import (
     Names,
     WorkerProcess,
@@ -42,16 +41,6 @@ def _stream(total: int) -> list[bytes]:
     events = [orjson.dumps(e) for e in generate(total // 10, total, seed=3, days=60.0)]
     last = max(parse_ts(orjson.loads(line)["timestamp"]) for line in events)
     return events + closing_events(PARTITIONS, last)
-
-
-def _wait_all_handled(worker: WorkerProcess, total: int, stall_s: float = 30.0) -> None:
-    """Wait until the worker handled `total` events; give up when it stops making progress."""
-    last, since = -1, time.monotonic()
-    while (handled := handled_in(worker.status())) < total:
-        if handled != last:
-            last, since = handled, time.monotonic()
-        assert time.monotonic() - since < stall_s, f"stuck at {handled} of {total} events"
-        time.sleep(0.1)
 
 
 def _check_repeats_are_identical(changes: list[Change]) -> int:
@@ -98,7 +87,12 @@ def _crash_run(
         worker.start()
     try:
         # An exactly-once restart first restores the whole table from the changelog.
-        _wait_all_handled(worker, len(lines), 180.0 if "--exactly-once" in extra else 30.0)
+        wait_for_progress(
+            lambda: handled_in(worker.status()),
+            len(lines),
+            stall=180.0 if "--exactly-once" in extra else 30.0,
+            what="events handled",
+        )
         assert worker.starts == KILLS + 1
         records = read_topic(
             kafka_bootstrap,

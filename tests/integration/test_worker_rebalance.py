@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import orjson
@@ -12,7 +11,7 @@ from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
 from stream.ops.status import handled
 from stream.testing.generate import generate
-from stream.testing.waiting import wait_for
+from stream.testing.waiting import wait_for, wait_for_progress
 from tests.e2e.harness import (
     Names,
     WorkerProcess,
@@ -52,13 +51,7 @@ def test_join_and_leave_mid_stream(kafka_bootstrap: str, unique_name: str, tmp_p
         workers.append(worker("c").start())  # a third joins
         wait_for(lambda: handled_so_far() >= len(lines) * 0.6, timeout=120, what="60% handled")
         workers[0].stop()  # one leaves
-        last, since = -1, time.monotonic()
-        # Give up once progress stops, not after 180 s.
-        while (done := handled_so_far()) < len(lines):
-            if done != last:
-                last, since = done, time.monotonic()
-            assert time.monotonic() - since < 30, f"stuck at {done} of {len(lines)} events"
-            time.sleep(0.1)
+        wait_for_progress(handled_so_far, len(lines), stall=30, what="events handled")
         records = read_topic(
             kafka_bootstrap,
             names.changes,

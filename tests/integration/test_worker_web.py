@@ -11,9 +11,8 @@ import orjson
 from stream.ops.status import handled_in
 from stream.testing.generate import generate
 from stream.testing.waiting import wait_for
-from tests.e2e.harness import Names, WorkerProcess, produce
-from tests.support import EXAMPLE_RULES
-from tests.support.web import Labels, free_port, get, get_json, scrape
+from tests.e2e.harness import Names, produce
+from tests.support.web import Labels, get, get_json, scrape, web_worker
 
 PARTITIONS = 2
 BAD_LINES = 5
@@ -50,11 +49,7 @@ def test_metrics_equal_the_status_file_and_readyz_follows_a_full_recovery(
     names = Names(unique_name)
     lines = [orjson.dumps(e) for e in generate(5000, 20_000, seed=11, days=20.0)]
     lines += [b"{not json %d" % i for i in range(BAD_LINES)]
-    port = free_port()
-    worker = WorkerProcess(
-        kafka_bootstrap, EXAMPLE_RULES, names, tmp_path, partitions=PARTITIONS,
-        extra=["--web-port", str(port)],
-    )  # fmt: skip
+    worker, port = web_worker(kafka_bootstrap, names, tmp_path, partitions=PARTITIONS)
     base = f"http://127.0.0.1:{port}"
     topics = [names.events, f"{names.app_id}-{names.events}-repartition"]
     produce(kafka_bootstrap, names.events, lines, PARTITIONS)

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from websockets.sync.client import ClientConnection, connect
 
+from stream.testing.processes import stop_process
 from stream.testing.waiting import wait_for
 
 
@@ -107,9 +108,4 @@ def browser(width: int = 1280, height: int = 1600) -> Iterator[Page]:
                     page.send(f"{domain}.enable")
                 yield page
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc, 10)

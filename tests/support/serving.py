@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import httpx
 
 from stream.serving.topic import end_position as topic_end
 from stream.testing.membership import Membership
+from stream.testing.processes import kill_process, stop_process
 from stream.testing.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,19 +61,13 @@ class Process:
     def kill(self) -> None:
         """kill -9: no cleanup of any kind."""
         assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait()
+        kill_process(self.proc)
 
     def stop(self, timeout: float = 30.0) -> int:
         assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError(f"{self.tag} did not stop in {timeout} s") from None
+        code = stop_process(self.proc, timeout)
+        assert code is not None, f"{self.tag} did not stop in {timeout} s"
+        return code
 
     def log_text(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in self.logs if p.exists())
@@ -223,5 +217,4 @@ class RedisServer:
     def stop(self) -> None:
         """SIGTERM: Redis flushes its append-only file and exits."""
         assert self.proc is not None
-        self.proc.terminate()
-        self.proc.wait(30)
+        assert stop_process(self.proc, 30) is not None, f"Redis on port {self.port} did not stop"

@@ -1,14 +1,18 @@
-"""HTTP helpers for tests of the worker's endpoints: free ports, GET, and parsed /metrics."""
+"""Tests of the worker's endpoints: a worker that serves them, free ports, GET, parsed /metrics."""
 
 from __future__ import annotations
 
 import socket
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.e2e.harness import Names, WorkerProcess
+from tests.support import EXAMPLE_RULES
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -19,6 +23,18 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def web_worker(
+    bootstrap: str, names: Names, workdir: Path, *, partitions: int
+) -> tuple[WorkerProcess, int]:
+    """A worker on the example rules that serves its web endpoints on a free port; and the port."""
+    port = free_port()
+    worker = WorkerProcess(
+        bootstrap, EXAMPLE_RULES, names, workdir, partitions=partitions,
+        extra=["--web-port", str(port)],
+    )  # fmt: skip
+    return worker, port
 
 
 def get(url: str, timeout: float = 5.0) -> tuple[int, bytes] | None:

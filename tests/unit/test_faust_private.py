@@ -7,11 +7,12 @@ import importlib.metadata
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
 
-from stream.app.faust_private import TESTED, App, UntestedVersion, check_versions
+from stream.app.faust_private import TESTED, App, Consumer, UntestedVersion, check_versions
 from stream.cli import worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,3 +85,28 @@ def test_the_worker_stops_at_start_with_a_one_line_message(
         f" as of 0.15.3 (stream/app/faust_private.py); install the tested versions: {PINS}"
     ]
     assert not state.exists()  # stopped before anything was created
+
+
+@pytest.mark.parametrize(
+    ("app_stopping", "consumer_stopping", "keeps_open"),
+    [
+        (True, False, True),  # the app's stop: the agents may still ack their batch in flight
+        (True, True, False),  # the consumer's own stop, the last commit
+        (False, False, False),  # a revocation, as Faust does it
+    ],
+)
+async def test_only_the_consumer_s_own_stop_ends_the_transactions(
+    app_stopping: bool, consumer_stopping: bool, keeps_open: bool
+) -> None:
+    commits: list[bool] = []
+
+    class Stub:
+        app = SimpleNamespace(should_stop=app_stopping)
+        should_stop = consumer_stopping
+
+        async def commit(self, *, start_new_transaction: bool) -> bool:
+            commits.append(start_new_transaction)
+            return True
+
+    await Consumer.commit_and_end_transactions(Stub())  # type: ignore[arg-type]
+    assert commits == [keeps_open]

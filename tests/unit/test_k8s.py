@@ -53,6 +53,12 @@ def _env(objects: list[Object], workload: Object) -> dict[str, str]:
     return env
 
 
+def _settings(objects: list[Object], workload: Object) -> Settings:
+    """The settings the container's literal `SEGSTREAM_` variables make."""
+    env = _env(objects, workload)
+    return Settings.from_env({k: v for k, v in env.items() if k.startswith("SEGSTREAM_")})
+
+
 def _secret_refs(workload: Object) -> dict[str, dict[str, Any]]:
     return {
         e["name"]: e["valueFrom"]["secretKeyRef"]
@@ -106,7 +112,7 @@ def test_every_variable_set_is_a_setting_and_parses(objects: list[Object]) -> No
         names = {n for n in [*env, *_secret_refs(workload)] if n.startswith("SEGSTREAM_")}
         assert names <= set(env_names()) | pending, names - set(env_names()) - pending
         # $(POD_NAME) is expanded by the kubelet, so the value is a path either way.
-        Settings.from_env({k: v for k, v in env.items() if k.startswith("SEGSTREAM_")})
+        _settings(objects, workload)
 
 
 def test_credentials_come_from_the_one_secret(objects: list[Object]) -> None:
@@ -140,9 +146,7 @@ def test_the_worker_keeps_its_state_on_a_volume_per_pod(objects: list[Object]) -
 def test_the_worker_s_probes_are_its_health_endpoints(objects: list[Object]) -> None:
     worker = _one(objects, "StatefulSet", "segstream-worker")
     container = _container(worker)
-    settings = Settings.from_env(
-        {k: v for k, v in _env(objects, worker).items() if k.startswith("SEGSTREAM_")}
-    )
+    settings = _settings(objects, worker)
     assert settings.web_host == "0.0.0.0"
     assert _port(container, "web") == settings.web_port > 0
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "web"}
@@ -171,9 +175,7 @@ def test_the_worker_has_a_headless_service_and_a_disruption_budget(
 def test_the_api_is_probed_on_its_endpoints_behind_a_service(objects: list[Object]) -> None:
     api = _one(objects, "Deployment", "segstream-api")
     container = _container(api)
-    settings = Settings.from_env(
-        {k: v for k, v in _env(objects, api).items() if k.startswith("SEGSTREAM_")}
-    )
+    settings = _settings(objects, api)
     assert settings.api_host == "0.0.0.0"
     assert _port(container, "http") == settings.api_port
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}

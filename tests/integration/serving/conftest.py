@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -23,9 +22,9 @@ from tests.e2e.harness import (
     closing_events,
     produce,
 )
+from tests.support import EXAMPLE_RULES
 from tests.support.changes import by_contact
 
-EXAMPLE_RULES = Path(__file__).resolve().parents[3] / "stream" / "examples" / "segments.yaml"
 PARTITIONS = 3
 
 

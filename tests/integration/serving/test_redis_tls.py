@@ -19,6 +19,7 @@ from redis import exceptions
 
 from stream.serving.connection import connect, redact
 from stream.testing.membership import rebuild
+from stream.testing.processes import stop_process
 from stream.testing.waiting import wait_for
 from tests.e2e.harness import produce
 from tests.integration.serving.test_serving_redelivery import SEGMENTS, _rules, history
@@ -73,8 +74,7 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsRedis]:
         wait_for(lambda: asyncio.run(_answers(found)), 30, what="the TLS Redis to answer")
         yield found
     finally:
-        proc.terminate()
-        proc.wait(30)
+        assert stop_process(proc, 30) is not None, "the TLS Redis did not stop"
 
 
 async def _answers(redis: TlsRedis) -> bool:
