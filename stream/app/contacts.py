@@ -97,6 +97,18 @@ class Contacts:
         self._since.setdefault(contact, []).append((event, at))
         self._dirty.add(contact)
 
+    def adopt(self, state: ContactState, covered: dict[str, int]) -> None:
+        """`state` replaces the contact's, holding every input record below `covered`."""
+        contact = state.contact_id
+        self._cache[contact] = state
+        self._covered[contact] = dict(covered)
+        self._others.pop(contact, None)
+        self._dirty.add(contact)
+
+    def states(self) -> dict[str, ContactState]:
+        """The cached states by contact (every state, where nothing was ever written)."""
+        return self._cache
+
     def ended(self, contact: str, topic: str, offset: int, outcome: Outcome) -> None:
         """The contact's record at `offset` ended otherwise than applied."""
         others = self._others.get(contact)
