@@ -45,6 +45,7 @@ class Runtime:
         outputs: OutputTopics,
         status_path: Path | None = None,
         progress: Progress | None = None,
+        place: Callable[[Partition], None] | None = None,
     ) -> None:
         self.policy = policy
         self.clock = clock
@@ -52,7 +53,7 @@ class Runtime:
         self.fail = fail  # called inside `except` on an unexpected error
         self.assignment = assignment
         self.outputs = outputs
-        self.partitions = Partitions(engine, store, policy)
+        self.partitions = Partitions(engine, store, policy, place)
         self.flusher = Flusher(sink, metrics, fail, clock)
         self.report = StatusReport(status_path, self.partitions, metrics, clock)
         self.progress = progress
