@@ -54,7 +54,7 @@ class Versions:
 
     def _reject(self, version: str, source: str, why: str) -> None:
         self.metrics.count("segstream_rule_versions_rejected_total")
-        log.error(
+        log.warning(
             "definition version %s (from %s) rejected, staying on version %s: %s",
             version, source, self.in_force.rules_version, why,
         )  # fmt: skip
