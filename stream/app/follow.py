@@ -108,16 +108,34 @@ class Follower(Service):
             await self.sleep(POLL_S)
 
     def behind(self) -> list[tuple[int, Partition]]:
-        """The owned, loaded partitions whose states are not on the version in force."""
+        """The owned, loaded partitions whose states are not on the version in force, or
+        whose switch was begun and not made (first: they take no input until it is)."""
         runtime, version = self.runtime, self.versions.in_force.rules_version
         if not runtime.assignment.settled():
             return []
         owned = set(runtime.assignment.owned())
-        return [
+        found = [
             (number, part)
             for number, part in runtime.partitions.loaded()
-            if number in owned and part.rules_version != version
+            if number in owned and (part.rules_version != version or part.switching)
         ]
+        return sorted(found, key=lambda item: (item[1].switching is None, item[0]))
+
+    def target(self, part: Partition) -> Engine:
+        """The version to rebuild `part` for: a begun switch's, else the one in force."""
+        begun = part.switching
+        if begun is None:
+            return self.versions.in_force
+        engine = self.versions.engines.get(begun["rules_version"])
+        if engine is None:
+            log.warning(
+                "partition %d: the switch begun to version %s cannot be redone (the version "
+                "is not on the topic); switching to %s", part.partition,
+                begun["rules_version"], self.versions.in_force.rules_version,
+            )  # fmt: skip
+            part.switching = None
+            return self.versions.in_force
+        return engine
 
     async def _check(self) -> None:
         task = self._task
@@ -130,12 +148,12 @@ class Follower(Service):
         now = asyncio.get_running_loop().time()
         if self._task is None and now >= self._retry_at and self.behind():
             self._for = self.versions.in_force
-            self._task = asyncio.create_task(self._rebuild_all(self._for))
+            self._task = asyncio.create_task(self._rebuild_all())
 
-    async def _rebuild_all(self, engine: Engine) -> None:
+    async def _rebuild_all(self) -> None:
         while behind := self.behind():
             number, part = behind[0]
-            await self.rebuild(number, part, engine)
+            await self.rebuild(number, part, self.target(part))
 
     async def _abandon(self, why: str) -> None:
         task, self._task = self._task, None

@@ -106,14 +106,21 @@ class Switcher:
             took = time.monotonic()
             async for chunk in source.read(dict(part.offsets)):
                 rebuild.feed(chunk)
-            now = part.now(runtime.clock)
-            effects = Effects()
+            version, effects = rebuild.engine.rules_version, Effects()
+            begun = part.switching
+            now = part.now(runtime.clock) if begun is None else int(begun["at"])
             if now is None:  # nothing applied yet, by either version
                 part.use(rebuild.engine)
                 now = runtime.clock()
             else:
+                if begun is None:
+                    # Durable first: a crash from here on makes the restarted worker redo
+                    # this very switch (same states, instant, messages) before any input.
+                    part.begin_switch(version, now)
+                    await runtime.flusher.flush([(number, Effects(), part.take_writes())])
                 part.switch(rebuild.engine, rebuild.states(now), now, effects)
             await runtime.flusher.flush([(number, effects, part.take_writes())])
+            runtime.switched.set()
             runtime.metrics.count("segstream_rule_switches_total")
             log.info(
                 "partition %d switched to version %s at %s: %d changes with reason rules "

@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 import orjson
+import pytest
 
 from stream.app import keys
 from stream.app.processor import Effects, Partition, Policy, Record
@@ -127,3 +128,53 @@ def test_a_partition_not_following_writes_its_meta_as_before() -> None:
 def whole_changes(rules: Any, lines: list[bytes], until: int) -> list[Change]:
     """Every change of a replay of `lines` under `rules`, brought to `until`."""
     return list(replay_lines(rules, lines, until, horizon_us=DAY))
+
+
+def _switch_begun(store: MemoryStore) -> tuple[Partition, list[Change], int]:
+    """A partition on OLD that has processed half the records and begun a switch to NEW."""
+    part = Partition(0, Engine(OLD, horizon_us=DAY), store, POLICY)
+    before = _run(part, store, RECORDS[: len(RECORDS) // 2])
+    now = part.now(_never)
+    assert now is not None
+    part.begin_switch(NEW.version_hash, now)
+    store.write(0, part.take_writes())
+    return part, before, now
+
+
+def _rebuilt(now: int) -> tuple[Engine, dict[str, Any]]:
+    rebuild = Rebuild(0, Engine(NEW, horizon_us=DAY), POLICY, _never)
+    rebuild.feed(RECORDS[: len(RECORDS) // 2])
+    return rebuild.engine, rebuild.states(now)
+
+
+@pytest.mark.parametrize("written", [0.0, 0.01, 0.5, 0.99])
+def test_a_crash_during_a_switch_redoes_it_with_the_same_messages(written: float) -> None:
+    store = MemoryStore()
+    part, before, now = _switch_begun(store)
+    first = Effects()
+    part.switch(*_rebuilt(now), now, first)
+    writes = part.take_writes()
+    store.write(0, writes[: int(len(writes) * written)])  # the crash: a prefix reached the table
+
+    again = Partition(0, Engine(OLD, horizon_us=DAY), store, POLICY)
+    assert again.switching == {"rules_version": NEW.version_hash, "at": now}
+    second = Effects()
+    again.switch(*_rebuilt(again.switching["at"]), now, second)
+    store.write(0, again.take_writes())
+    assert again.switching is None
+    published = {(c.contact_id, c.seq): c for c in first.changes}
+    for change in second.changes:
+        assert published[(change.contact_id, change.seq)] == change  # the same, or nothing
+    assert_no_gap = defaultdict(int)
+    for change in before + first.changes:
+        assert change.seq == assert_no_gap[change.contact_id] + 1
+        assert_no_gap[change.contact_id] = change.seq
+    # The redone switch leaves the states the whole switch would have: go on from them.
+    after = _run(Partition(0, Engine(NEW, horizon_us=DAY), store, POLICY), store,
+                 RECORDS[len(RECORDS) // 2 :])  # fmt: skip
+    for change in after:
+        assert change.seq == assert_no_gap[change.contact_id] + 1, change
+        assert_no_gap[change.contact_id] = change.seq
+    final = Partition(0, Engine(NEW, horizon_us=DAY), store, POLICY).now(_never)
+    assert final is not None
+    assert _fold(before + first.changes + after) == _fold(whole_changes(NEW, LINES, final))
