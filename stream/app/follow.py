@@ -40,25 +40,30 @@ class DefinitionsFeed:
     def __init__(self, bootstrap: str, security: KafkaSecurity, topic: str, start: int) -> None:
         self._tp = TopicPartition(topic, 0)
         self._start = start
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            fetch_max_bytes=16 * 1024 * 1024,
-            max_partition_fetch_bytes=16 * 1024 * 1024,
+        self._options = {
+            "bootstrap_servers": bootstrap,
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            "fetch_max_bytes": 16 * 1024 * 1024,
+            "max_partition_fetch_bytes": 16 * 1024 * 1024,
             **security.client_options(),
-        )
+        }
+        self._consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
+        # Made here: aiokafka binds a client to the running event loop when it is created.
+        self._consumer = AIOKafkaConsumer(**self._options)
         await self._consumer.start()
         self._consumer.assign([self._tp])
         self._consumer.seek(self._tp, self._start)
 
     async def stop(self) -> None:
-        await self._consumer.stop()
+        if self._consumer is not None:
+            await self._consumer.stop()
 
     async def poll(self) -> list[Record]:
         """The records published since the last poll (none within a short wait)."""
+        assert self._consumer is not None, "poll before start"
         found = await self._consumer.getmany(self._tp, timeout_ms=200)
         records = (decode(m.value) for m in found.get(self._tp, []))
         return [r for r in records if r is not None]
