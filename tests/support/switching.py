@@ -78,3 +78,15 @@ def assert_no_seq_gap(changes: Iterable[Change]) -> None:
             continue
         assert change.seq == len(mine) + 1, change
         mine[change.seq] = change
+
+
+def unique(changes: Iterable[Change]) -> list[Change]:
+    """Each (contact, seq) once, at its first place: what a consumer keeps of repeats."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for change in changes:
+        key = (change.contact_id, change.seq)
+        if key not in seen:
+            seen.add(key)
+            out.append(change)
+    return out
