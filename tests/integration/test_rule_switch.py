@@ -10,8 +10,7 @@ from pathlib import Path
 import orjson
 
 from stream.app.definitions import publish
-from stream.core.changes import Change
-from stream.core.definitions import Switch, Version
+from stream.core.definitions import Version
 from stream.core.language.ast import RuleSet
 from stream.core.language.loader import load_file, load_text
 from stream.core.timefmt import parse_ts
@@ -22,7 +21,7 @@ from tests.e2e.harness import WorkerProcess, changes_of, partition_of, produce, 
 from tests.support import EXAMPLE_RULES, ROOT
 from tests.support.switching import (
     View,
-    assert_no_seq_gap,
+    assert_switched,
     fold,
     lines_of,
     replayed,
@@ -94,7 +93,7 @@ def test_a_published_version_is_rebuilt_and_switched_to_and_a_bad_one_is_ignored
     finally:
         worker.stop()
     worker.assert_healthy()
-    _assert_switched(changes_of(records), lines, switched, old, new)
+    assert_switched(changes_of(records), lines, switched, old, new, PARTITIONS)
     for p in range(PARTITIONS):
         at = switched[p].at
         assert len(up_to(lines_of(lines, p, PARTITIONS), at)) >= len(
@@ -141,34 +140,7 @@ def test_kill_9_during_the_rebuild_then_restart_switches_the_same(
         )  # fmt: skip
     finally:
         worker.stop()
-    _assert_switched(changes_of(records), lines, switched, old, new)
-
-
-def _assert_switched(
-    changes: list[Change],
-    lines: list[bytes],
-    switched: dict[int, Switch],
-    old: RuleSet,
-    new: RuleSet,
-) -> None:
-    """Per partition: the old version's changes, the switch's, the new one's, in that order;
-    after the switch the memberships are the history's replayed under the new version at
-    the switch instant, the switch's changes exactly the difference; seq has no gap, and a
-    change published twice (after a kill) is the same both times."""
-    assert_no_seq_gap(changes)
-    changes = unique(changes)
-    for p in range(PARTITIONS):
-        mine = [c for c in changes if _partition(c.contact_id) == p]
-        before = [c for c in mine if c.rules_version == old.version_hash]
-        rules = [c for c in mine if c.reason == "rules"]
-        after = [c for c in mine if c.rules_version == new.version_hash and c.reason != "rules"]
-        assert mine == before + rules + after  # the switch is one instant of the partition
-        at = switched[p].at
-        assert rules and {parse_ts(c.at) for c in rules} == {at}
-        own = lines_of(lines, p, PARTITIONS)
-        expected = replayed(new, up_to(own, at), at)
-        assert fold(before) != expected
-        assert fold(before + rules, strict=True) == expected
+    assert_switched(changes_of(records), lines, switched, old, new, PARTITIONS)
 
 
 def _partition(contact: str) -> int:

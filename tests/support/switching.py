@@ -90,3 +90,31 @@ def unique(changes: Iterable[Change]) -> list[Change]:
             seen.add(key)
             out.append(change)
     return out
+
+
+def assert_switched(
+    changes: list[Change],
+    lines: list[bytes],
+    switched: dict[int, Switch],
+    old: RuleSet,
+    new: RuleSet,
+    partitions: int,
+) -> None:
+    """Per partition: the old version's changes, the switch's, the new one's, in that order;
+    after the switch the memberships are the history's replayed under the new version at
+    the switch instant, the switch's changes exactly the difference; seq has no gap, and a
+    change published twice (after a kill) is the same both times."""
+    assert_no_seq_gap(changes)
+    changes = unique(changes)
+    for p in range(partitions):
+        mine = [c for c in changes if partition_of(c.contact_id, partitions) == p]
+        before = [c for c in mine if c.rules_version == old.version_hash]
+        rules = [c for c in mine if c.reason == "rules"]
+        after = [c for c in mine if c.rules_version == new.version_hash and c.reason != "rules"]
+        assert mine == before + rules + after  # the switch is one instant of the partition
+        at = switched[p].at
+        assert rules and {parse_ts(c.at) for c in rules} == {at}
+        own = lines_of(lines, p, partitions)
+        expected = replayed(new, up_to(own, at), at)
+        assert fold(before) != expected
+        assert fold(before + rules, strict=True) == expected
