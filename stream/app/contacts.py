@@ -12,7 +12,7 @@ its state as it was before an event that failed half-way (`rebuild`).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
 
@@ -26,6 +26,7 @@ from stream.core.events import Event
 Outcome = Literal["applied", "duplicate", "dead_lettered"]
 _CODES: dict[str, Outcome] = {"d": "duplicate", "x": "dead_lettered"}
 _OUTCOMES = "~"  # a header key no Kafka topic can have: the batch's other outcomes
+_SWITCH = "@"  # another: the switch (version and instant) that wrote the state
 _LONG = 0xFFFF  # a 2-byte header length of this: the real one follows in 4 bytes
 
 
@@ -53,6 +54,7 @@ class Contacts:
         # Per cached contact: the next input offset per topic its stored state already covers.
         self._covered: dict[str, dict[str, int]] = {}
         self._others: dict[str, Others] = {}  # only contacts that have any
+        self._switched: dict[str, str] = {}  # contacts adopted by a switch: its tag
         self._dirty: set[str] = set()
         # Since the last `writes`: the bytes it wrote, and per contact the events applied.
         self._written: dict[str, bytes] = {}
@@ -66,6 +68,7 @@ class Contacts:
             if raw is None:
                 return None
             covered, others, body = _split(raw)
+            covered.pop(_SWITCH, None)
             self._covered[contact] = covered
             if others:
                 self._others[contact] = others
@@ -96,6 +99,30 @@ class Contacts:
         covered[topic] = offset + 1
         self._since.setdefault(contact, []).append((event, at))
         self._dirty.add(contact)
+
+    def adopt(self, state: ContactState, covered: dict[str, int], tag: str) -> None:
+        """`state` replaces the contact's, holding every input record below `covered`; its
+        stored header names the switch `tag` until it is written again."""
+        contact = state.contact_id
+        self._cache[contact] = state
+        self._covered[contact] = dict(covered)
+        self._others.pop(contact, None)
+        self._switched[contact] = tag
+        self._dirty.add(contact)
+
+    def stored_switch(self, contact: str) -> tuple[str | None, bytes | None]:
+        """The switch tag of the contact's stored state (None: not written by a switch),
+        and the engine's bytes of it; (None, None) when nothing is stored."""
+        raw = self.store.get(self.partition, keys.state_key(contact))
+        if raw is None:
+            return None, None
+        covered, _, body = _split(raw)
+        tag = covered.get(_SWITCH)
+        return (tag if isinstance(tag, str) else None), body
+
+    def states(self) -> dict[str, ContactState]:
+        """The cached states by contact (every state, where nothing was ever written)."""
+        return self._cache
 
     def ended(self, contact: str, topic: str, offset: int, outcome: Outcome) -> None:
         """The contact's record at `offset` ended otherwise than applied."""
@@ -140,12 +167,15 @@ class Contacts:
         out = []
         for contact in sorted(self._dirty):
             body = written[contact] = snapshot(cache[contact])
-            header = _header(covered[contact], outcomes.get(contact), durable)
+            header = _header(
+                covered[contact], outcomes.get(contact), durable, self._switched.get(contact)
+            )
             out.append((keys.state_key(contact), _join(header, body)))
         limit.measured(written)
         self._written = written
         self._since = {}
         self._dirty = set()
+        self._switched = {}
         for contact, others in list(self._others.items()):
             for topic, offset in [k for k in others if k[1] < handled.get(k[0], 0)]:
                 del others[(topic, offset)]
@@ -163,14 +193,19 @@ class Contacts:
         return out
 
 
-def _header(covered: dict[str, int], others: Others | None, durable: dict[str, int]) -> bytes:
+def _header(
+    covered: dict[str, int], others: Others | None, durable: dict[str, int], tag: str | None
+) -> bytes:
     """What a stored state covers: next offsets, and how the records below them ended
-    when they were not applied and the meta record does not count them yet."""
-    if not others:
+    when they were not applied and the meta record does not count them yet; and the
+    switch that wrote it, if one did."""
+    if not others and tag is None:
         return orjson.dumps(covered)
     header: dict[str, object] = dict(covered)
+    if tag is not None:
+        header[_SWITCH] = tag
     distances: dict[str, dict[str, list[int]]] = {}
-    for (topic, offset), code in sorted(others.items()):
+    for (topic, offset), code in sorted((others or {}).items()):
         if durable.get(topic, 0) <= offset < covered.get(topic, 0):
             # As distances below the covered offset: a few digits each.
             distances.setdefault(topic, {}).setdefault(code, []).append(covered[topic] - offset)
@@ -186,7 +221,7 @@ def _join(header: bytes, state: bytes) -> bytes:
     return _LONG.to_bytes(2, "big") + len(header).to_bytes(4, "big") + header + state
 
 
-def _split(value: bytes) -> tuple[dict[str, int], Others, bytes]:
+def _split(value: bytes) -> tuple[dict[str, Any], Others, bytes]:
     size, start = int.from_bytes(value[:2], "big"), 2
     if size == _LONG:
         size, start = int.from_bytes(value[2:6], "big"), 6

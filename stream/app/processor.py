@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import orjson
 
@@ -25,6 +26,7 @@ from stream.core.evaluation.state_limit import StateLimit
 from stream.core.evaluation.timers import Timers
 from stream.core.events import Event, check_key, parse_event
 from stream.core.replay import Counts
+from stream.core.switch import switch_contact
 from stream.errors import InvalidInput
 from stream.ops.metrics import PartitionCount
 
@@ -84,6 +86,10 @@ class Partition:
         self._limit = StateLimit(engine, policy.max_state_bytes)
         self._contacts = Contacts(partition, engine, store, self._limit, cache_size)
         self._meta_dirty = False
+        # The version its states are written under, in the meta once known (None: the meta
+        # has none, as before the worker followed the definitions topic).
+        self.rules_version: str | None = None
+        self.switching: dict[str, Any] | None = None  # a switch begun, not yet made (meta)
         self._load()
 
     # --- recovery -------------------------------------------------------------------------
@@ -96,8 +102,55 @@ class Partition:
             self.counts = Counts(**meta["counts"])
             self.offsets = meta["offsets"]
             self._durable = dict(self.offsets)
+            self.rules_version = meta.get("rules_version")
+            self.switching = meta.get("switching")
         index = self.store.scan(self.partition, keys.deadline_prefix(self.partition))
         self._timers.recover(keys.parse_deadline_key(key) for key in index)  # by deadline
+
+    def use(self, engine: Engine) -> None:
+        """Evaluate under `engine` from now on; between batches only (the cache is dropped)."""
+        self.engine = engine
+        self._limit = StateLimit(engine, self.policy.max_state_bytes)
+        self._contacts = Contacts(
+            self.partition, engine, self.store, self._limit, self._contacts.cache_size
+        )
+        self.rules_version = engine.rules_version
+        self._meta_dirty = True
+
+    def begin_switch(self, rules_version: str, now: int) -> None:
+        """Note in the meta, written with the next `take_writes`, a switch about to be made:
+        until it is, after a crash, the partition takes no input (`switching`)."""
+        self.switching = {"rules_version": rules_version, "at": now}
+        self._meta_dirty = True
+
+    def switch(
+        self, engine: Engine, rebuilt: dict[str, ContactState], now: int, effects: Effects
+    ) -> None:
+        """Take every contact of `rebuilt` to its rebuilt state under `engine` at `now`.
+
+        The `reason: rules` messages go to `effects`; the states, the deadline index and the
+        meta's `rules_version` go with the next `take_writes`, so a switch is one batch. A
+        contact whose stored state this same switch wrote before a crash keeps its `seq`
+        and publishes nothing again: its messages were acknowledged before it was written.
+        """
+        old, live = self.engine, self._contacts
+        tag = f"{engine.rules_version}@{now}"
+        redo = self.switching is not None
+        self.use(engine)
+        for contact in sorted(rebuilt):
+            state = rebuilt[contact]
+            written, body = live.stored_switch(contact) if redo else (None, None)
+            if written == tag and body is not None:
+                state.seq = engine.restore(body, contact).seq
+            else:
+                effects.changes.extend(switch_contact(old, engine, live.get(contact), state, now))
+            self._contacts.adopt(state, self.offsets, tag)
+            self._timers.arm(contact, engine.notify_at(state))
+        self.switching = None
+
+    def states(self) -> dict[str, ContactState]:
+        """The cached contact states (all of them in a partition never written)."""
+        return self._contacts.states()
 
     @property
     def cache_size(self) -> int:
@@ -281,11 +334,15 @@ class Partition:
         writes.extend(self._contacts.writes(self._durable, self.offsets))
         writes.extend((k, None) for k in sorted(index.removed))
         if self._meta_dirty or writes:
-            meta = {
+            meta: dict[str, object] = {
                 "watermark": self.watermark,
                 "counts": stored_counts(self.counts),
                 "offsets": self.offsets,
             }
+            if self.rules_version is not None:
+                meta["rules_version"] = self.rules_version
+            if self.switching is not None:
+                meta["switching"] = self.switching
             writes.append((keys.meta_key(self.partition), orjson.dumps(meta)))
             self._durable = dict(self.offsets)
         index.added = set()

@@ -19,16 +19,23 @@ from stream.app.admin import ensure_topics
 from stream.app.agent import install, stop_now
 from stream.app.assignment import Assignment
 from stream.app.clock import wall_us
+from stream.app.definitions import publish
 from stream.app.factory import WorkerApp, create_app
 from stream.app.faust_private import UntestedVersion, check_versions
+from stream.app.follow import DefinitionsFeed, Follower
+from stream.app.follow_start import definitions_at_start
 from stream.app.processor import Policy
 from stream.app.progress import FaustSource, Heartbeat, Progress
+from stream.app.rebuild_input import PartitionInput
 from stream.app.retry_log import RETRIES
 from stream.app.runtime import Runtime
 from stream.app.sink import KafkaSink
 from stream.app.store import table_store
-from stream.app.topics import OutputTopics
+from stream.app.switching import Switcher
+from stream.app.topics import OutputTopics, repartition_topic
+from stream.app.versions import Versions
 from stream.app.web import install_web
+from stream.core.definitions import Switch
 from stream.core.evaluation.engine import Engine
 from stream.core.language.ast import RuleSet
 from stream.ops.kafka_security import KafkaSecurity
@@ -58,11 +65,23 @@ def policy_for(settings: Settings) -> Policy:
 
 def build(
     settings: Settings, rules: RuleSet, *, status_path: Path | None = None
-) -> tuple[WorkerApp, Runtime, Heartbeat]:
-    """The worker's app, runtime and progress heartbeat on the real ports, not started."""
+) -> tuple[WorkerApp, Runtime, Heartbeat, Follower]:
+    """The worker's app, runtime, progress heartbeat and definitions follower on the real
+    ports, not started; the --rules file is published first if the topic does not hold it."""
     wapp = create_app(settings)
     horizon_us = int(settings.dedupe_horizon.total_seconds() * 1_000_000)
-    engine = Engine(rules, horizon_us=horizon_us, limits=settings.limits())
+    metrics = Counters()
+
+    def make(ruleset: RuleSet) -> Engine:
+        return Engine(ruleset, horizon_us=horizon_us, limits=settings.limits())
+
+    versions = Versions(make(rules), make, metrics)
+    security = KafkaSecurity.of(settings)
+    bootstrap, topic = settings.bootstrap_servers(), settings.definitions_topic
+    follow_from = asyncio.run(
+        definitions_at_start(bootstrap, security, topic, rules, settings.rules_file, versions)
+    )
+    engine = versions.in_force
     store = table_store(wapp.table)
     source = f"urn:segstream:{settings.app_id}"
     assignment = Assignment(wapp.app, wapp.topics.events)
@@ -71,7 +90,6 @@ def build(
         topics=(wapp.topics.events, wapp.topics.repartition),
         every_s=settings.progress_interval.total_seconds(),
     )
-    metrics = Counters()
     runtime = Runtime(
         engine,
         policy_for(settings),
@@ -92,12 +110,31 @@ def build(
         outputs=OutputTopics(wapp.outputs),
         status_path=status_path,
         progress=progress,
+        place=versions.place,
     )
     install(wapp, runtime, settings.batch_size, settings.batch_wait.total_seconds())
     if settings.web_port > 0:
-        security = KafkaSecurity.of(settings)
         install_web(wapp, runtime, metrics, rules, settings.bootstrap_servers(), security)
-    return wapp, runtime, heartbeat(runtime, progress)
+    return wapp, runtime, heartbeat(runtime, progress), follower(settings, runtime, versions,
+                                                                 follow_from)  # fmt: skip
+
+
+def follower(settings: Settings, runtime: Runtime, versions: Versions, start: int) -> Follower:
+    """The service that follows the definitions topic from offset `start`."""
+    security = KafkaSecurity.of(settings)
+    bootstrap, topic = settings.bootstrap_servers(), settings.definitions_topic
+    inputs = [settings.events_topic, repartition_topic(settings)]
+
+    def open_input(partition: int) -> PartitionInput:
+        return PartitionInput(
+            bootstrap, security, inputs, partition, committed_only=settings.exactly_once
+        )
+
+    async def announce(record: Switch) -> None:
+        await publish(bootstrap, topic, record, security)
+
+    switcher = Switcher(runtime, settings.app_id, open_input, announce)
+    return Follower(runtime, versions, DefinitionsFeed(bootstrap, security, topic, start), switcher)
 
 
 def heartbeat(runtime: Runtime, progress: Progress) -> Heartbeat:
@@ -129,7 +166,7 @@ def run_worker(settings: Settings, rules: RuleSet, *, status_path: Path | None =
     require_broker(settings.bootstrap_servers(), timeout, security)
     log.info(start_line(settings, rules))
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    wapp, _, beating = build(settings, rules, status_path=status_path)
+    wapp, _, beating, following = build(settings, rules, status_path=status_path)
     if settings.exactly_once:
         # The local store may hold writes of a transaction that was aborted by a crash;
         # restore from the changelog, which Faust reads committed-only in this mode.
@@ -140,7 +177,7 @@ def run_worker(settings: Settings, rules: RuleSet, *, status_path: Path | None =
     names = [topics.events, topics.repartition, topics.changes, topics.dead_letters]
     asyncio.run(ensure_topics(settings.bootstrap_servers(), names, settings.partitions, security))
     tune_gc()
-    faust_worker(wapp.app, settings.loglevel, beating).execute_from_commandline()
+    faust_worker(wapp.app, settings.loglevel, beating, following).execute_from_commandline()
 
 
 def tune_gc() -> None:

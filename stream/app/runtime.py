@@ -45,6 +45,7 @@ class Runtime:
         outputs: OutputTopics,
         status_path: Path | None = None,
         progress: Progress | None = None,
+        place: Callable[[Partition], None] | None = None,
     ) -> None:
         self.policy = policy
         self.clock = clock
@@ -52,11 +53,14 @@ class Runtime:
         self.fail = fail  # called inside `except` on an unexpected error
         self.assignment = assignment
         self.outputs = outputs
-        self.partitions = Partitions(engine, store, policy)
+        self.partitions = Partitions(engine, store, policy, place)
         self.flusher = Flusher(sink, metrics, fail, clock)
         self.report = StatusReport(status_path, self.partitions, metrics, clock)
         self.progress = progress
         self.lock = asyncio.Lock()
+        # Set whenever a partition switched versions: a batch for a partition whose switch
+        # was begun before a crash waits for it (`Partition.switching`).
+        self.switched = asyncio.Event()
 
     async def process(self, events: Sequence[Any], on_durable: OnDurable) -> None:
         """Apply one batch of Faust events; `on_durable` runs once everything it caused is.
@@ -74,6 +78,10 @@ class Runtime:
                     message.value, message.timestamp,
                 )
             )  # fmt: skip
+        for number in by_partition:
+            while self.partitions.get(number).switching is not None:
+                self.switched.clear()
+                await self.switched.wait()
         async with self.lock:
             await self.outputs.declare()
             started = time.perf_counter()
@@ -112,7 +120,7 @@ class Runtime:
             await self.settle()
             for number in self.assignment.owned():
                 part = self.partitions.get(number)  # restores an idle partition's deadlines too
-                if self.policy.clock != "wall":
+                if self.policy.clock != "wall" or part.switching is not None:
                     continue
                 now = part.now(self.clock)
                 due = part.next_deadline()

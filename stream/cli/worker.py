@@ -31,6 +31,7 @@ EXIT_RULES = 2
 @setting_option("events_topic")
 @setting_option("changes_topic")
 @setting_option("dlq_topic")
+@setting_option("definitions_topic")
 @setting_option("app_id")
 @setting_option("key_mismatch")
 @setting_option("batch_size")

@@ -57,6 +57,12 @@ CounterName = Literal[
     "segstream_changes_total",
     # rebalances this worker went through (each starts with a revocation)
     "segstream_rebalances_total",
+    # definition versions read from the definitions topic that loaded
+    "segstream_rule_versions_seen_total",
+    # definition versions read from the definitions topic that did not load (ignored)
+    "segstream_rule_versions_rejected_total",
+    # input partitions rebuilt and switched to a new definition version
+    "segstream_rule_switches_total",
 ]
 
 # Observed as the worker goes, since the process started.
@@ -102,6 +108,9 @@ _COUNTERS: dict[CounterName, tuple[str, tuple[str, ...]]] = {
     "segstream_dead_letters_total": ("Dead letters published, by reason.", ("reason",)),
     "segstream_changes_total": ("Change messages published.", ("kind", "reason")),
     "segstream_rebalances_total": ("Rebalances this worker went through.", ()),
+    "segstream_rule_versions_seen_total": ("Definition versions read that loaded.", ()),
+    "segstream_rule_versions_rejected_total": ("Definition versions read that did not load.", ()),
+    "segstream_rule_switches_total": ("Partitions switched to a new definition version.", ()),
 }
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 _HISTOGRAMS: dict[HistogramName, tuple[str, tuple[str, ...], Sequence[float]]] = {

@@ -45,6 +45,10 @@ class Names:
         return f"{self.prefix}-dlq"
 
     @property
+    def definitions(self) -> str:
+        return f"{self.prefix}-definitions"
+
+    @property
     def app_id(self) -> str:
         return self.prefix
 
@@ -166,6 +170,7 @@ class WorkerProcess(StatusProcess):
             "--events-topic", names.events,
             "--changes-topic", names.changes,
             "--dlq-topic", names.dlq,
+            "--definitions-topic", names.definitions,
             "--app-id", names.app_id,
             "--clock", clock,
             "--status-file", str(status_path),

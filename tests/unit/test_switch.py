@@ -17,28 +17,13 @@ from stream.core.switch import switch_contact
 from stream.core.timefmt import parse_ts
 from stream.testing.generate import generate
 from tests.support import DAY, EXAMPLE_RULES
+from tests.support.versions import version_b_text
 
 OLD_TEXT = EXAMPLE_RULES.read_text()
 
 
 def _new_text() -> str:
-    """Example rules with a new 7-day window, a threshold changed, a segment removed, and a
-    lifecycle rule changed."""
-    text = OLD_TEXT.replace("within: 7d, count: {gte: 3}}", "within: 7d, count: {gte: 2}}", 1)
-    text = text.replace(
-        "  - id: unsubscribed\n    when: {event: unsubscribe}\n",
-        "  - id: unsubscribed\n    when: {event: unsubscribe}\n\n"
-        "  - id: demo_requesters\n    when: {event: demo_request, within: 7d}\n",
-    )
-    start = text.index("  - id: content_bingers")
-    end = text.index("  - id: email_disengaged")
-    text = text[:start] + text[end:]
-    text = text.replace(
-        "{stage: evangelist, when: {event: referral_sent, count: {gte: 2}}}",
-        "{stage: evangelist, when: {event: referral_sent}}",
-    )
-    assert text.count("demo_requesters") == 1 and "content_bingers" not in text
-    return text
+    return version_b_text(OLD_TEXT)
 
 
 def _feed(replayer: Replayer, lines: list[bytes]) -> list[Change]:

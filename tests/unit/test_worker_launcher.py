@@ -31,6 +31,7 @@ def test_a_worker_runs_on_its_names_with_its_own_files(tmp_path: Path) -> None:
         "--events-topic": "demo-1-events",
         "--changes-topic": "demo-1-changes",
         "--dlq-topic": "demo-1-dlq",
+        "--definitions-topic": "demo-1-definitions",
         "--app-id": "demo-1",
         "--clock": "wall",
         "--status-file": str(tmp_path / "a-status.json"),

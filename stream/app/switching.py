@@ -1,0 +1,136 @@
+"""One partition's rebuild under a new version and its switch, at a batch boundary.
+
+The rebuild re-reads the partition's retained input (events and repartition topics) off the
+lock, while live batches go on under the running version, in rounds until it is within
+`CATCH_UP` records of the live position. Under `Runtime.lock`, once the batch in flight is
+durable, it reads the last records up to the live offsets, and the partition switches at
+its clock's `now`: the `reason: rules` messages, the rebuilt states, the deadline index and
+the meta's `rules_version` are one batch of the usual durable path (messages acknowledged,
+then states written). Then a `switched:` record goes to the definitions topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from stream.app.processor import Effects, Partition
+from stream.app.rebuild import Rebuild
+from stream.app.rebuild_input import PartitionInput
+from stream.app.runtime import Runtime
+from stream.core.definitions import Switch
+from stream.core.evaluation.engine import Engine
+from stream.core.timefmt import format_ts
+
+log = logging.getLogger(__name__)
+
+CATCH_UP = 2_000  # records left to read under the lock, at most (after MAX_ROUNDS, all)
+MAX_ROUNDS = 20
+PROGRESS_EVERY_S = 5.0
+
+
+@dataclass(slots=True)
+class Switcher:
+    """Rebuilds a partition under a version and switches it (a `follow.Rebuilder`)."""
+
+    runtime: Runtime
+    group: str
+    open_input: Callable[[int], PartitionInput]
+    announce: Callable[[Switch], Awaitable[None]]  # writes the `switched:` record
+
+    async def __call__(self, number: int, part: Partition, engine: Engine) -> None:
+        runtime = self.runtime
+        version = engine.rules_version
+        started = time.monotonic()
+        rebuild = Rebuild(number, engine, runtime.policy, runtime.clock)
+        source = self.open_input(number)
+        await source.start()
+        try:
+            total = source.left(part.offsets)
+            log.info(
+                "partition %d: rebuilding for version %s from %d records of history (from %s)",
+                number, version, total, version_from(part),
+            )  # fmt: skip
+            await self._rounds(number, part, rebuild, source, started)
+            switch = self._switch(number, part, rebuild, source)
+            # Shielded: abandoned half-way, the switch would leave memory and store apart.
+            at = await asyncio.shield(switch)
+        finally:
+            await source.stop()
+        if at is None:
+            log.info("partition %d: rebuild for version %s abandoned: revoked", number, version)
+            return
+        await self.announce(Switch(self.group, number, version, at))
+
+    async def _rounds(
+        self,
+        number: int,
+        part: Partition,
+        rebuild: Rebuild,
+        source: PartitionInput,
+        started: float,
+    ) -> None:
+        """Read off the lock until the live position is within `CATCH_UP` records."""
+        shown = time.monotonic()
+        for _ in range(MAX_ROUNDS):
+            if source.left(part.offsets) <= CATCH_UP:
+                return
+            async for chunk in source.read(dict(part.offsets)):
+                rebuild.feed(chunk)
+                await asyncio.sleep(0)  # the live batches, heartbeats and fetches go on
+                if time.monotonic() - shown >= PROGRESS_EVERY_S:
+                    shown = time.monotonic()
+                    left = source.left(part.offsets)
+                    rate = rebuild.records / max(shown - started, 1e-6)
+                    log.info(
+                        "partition %d: rebuilding for version %s: %d records read, %d left, "
+                        "about %.0f s to go",
+                        number, rebuild.engine.rules_version, rebuild.records, left, left / rate,
+                    )  # fmt: skip
+
+    async def _switch(
+        self, number: int, part: Partition, rebuild: Rebuild, source: PartitionInput
+    ) -> int | None:
+        """Catch up and switch under the lock; the switch instant, None when revoked."""
+        runtime = self.runtime
+        async with runtime.lock:
+            await runtime.settle()
+            if (
+                not runtime.assignment.settled()
+                or dict(runtime.partitions.loaded()).get(number) is not part
+            ):
+                return None
+            took = time.monotonic()
+            async for chunk in source.read(dict(part.offsets)):
+                rebuild.feed(chunk)
+            version, effects = rebuild.engine.rules_version, Effects()
+            begun = part.switching
+            now = part.now(runtime.clock) if begun is None else int(begun["at"])
+            if now is None:  # nothing applied yet, by either version
+                part.use(rebuild.engine)
+                now = runtime.clock()
+            else:
+                if begun is None:
+                    # Durable first: a crash from here on makes the restarted worker redo
+                    # this very switch (same states, instant, messages) before any input.
+                    part.begin_switch(version, now)
+                    await runtime.flusher.flush([(number, Effects(), part.take_writes())])
+                part.switch(rebuild.engine, rebuild.states(now), now, effects)
+            await runtime.flusher.flush([(number, effects, part.take_writes())])
+            runtime.switched.set()
+            runtime.metrics.count("segstream_rule_switches_total")
+            log.info(
+                "partition %d switched to version %s at %s: %d changes with reason rules "
+                "(%d records rebuilt, switch %.2f s)",
+                number, rebuild.engine.rules_version, format_ts(now), len(effects.changes),
+                rebuild.records, time.monotonic() - took,
+            )  # fmt: skip
+            return now
+
+
+def version_from(part: Partition) -> str:
+    """The version a partition runs now, as the log lines name it."""
+    return part.rules_version or part.engine.rules_version

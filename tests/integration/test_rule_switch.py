@@ -1,0 +1,158 @@
+"""The worker follows the definitions topic: rebuild, switch, and a bad version ignored."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from stream.app.definitions import publish
+from stream.core.definitions import Version
+from stream.core.language.ast import RuleSet
+from stream.core.language.loader import load_file, load_text
+from stream.core.timefmt import parse_ts
+from stream.testing.generate import generate
+from stream.testing.waiting import wait_for
+from stream.testing.worker import Names
+from tests.e2e.harness import WorkerProcess, changes_of, partition_of, produce, read_topic
+from tests.support import EXAMPLE_RULES, ROOT
+from tests.support.switching import (
+    View,
+    assert_switched,
+    fold,
+    lines_of,
+    replayed,
+    switches,
+    unique,
+    up_to,
+)
+from tests.support.versions import version_b_text
+from tests.support.web import free_port, scrape
+
+PARTITIONS = 2
+
+
+def _segstream(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stream", *args], cwd=ROOT, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+
+
+def test_a_published_version_is_rebuilt_and_switched_to_and_a_bad_one_is_ignored(
+    kafka_bootstrap: str, unique_name: str, tmp_path: Path
+) -> None:
+    old, new_file = load_file(EXAMPLE_RULES), tmp_path / "b.yaml"
+    new_file.write_text(version_b_text())
+    new = load_text(new_file.read_text())
+    lines = [orjson.dumps(e) for e in generate(400, 9000, seed=5, days=30.0)]
+    history, live = lines[:6000], lines[6000:]
+    names = Names(unique_name)
+    produce(kafka_bootstrap, names.events, history, PARTITIONS)
+    port = free_port()
+    worker = WorkerProcess(
+        kafka_bootstrap, EXAMPLE_RULES, names, tmp_path, partitions=PARTITIONS,
+        extra=["--web-port", str(port)],
+    )  # fmt: skip
+    worker.start()
+    try:
+        worker.wait_ready()
+        wait_for(lambda: worker.handled() == len(history), 120, what="the history applied")
+        published = _segstream(
+            "rules", "publish", str(new_file), "--broker", kafka_bootstrap,
+            "--topic", names.definitions,
+        )  # fmt: skip
+        assert published.returncode == 0, published.stderr
+        produce(kafka_bootstrap, names.events, live, PARTITIONS)  # during the rebuild
+        wait_for(
+            lambda: len(switches(kafka_bootstrap, names.definitions, names.app_id,
+                                 new.version_hash)) == PARTITIONS,
+            120, interval=0.5, what="every partition switched",
+        )  # fmt: skip
+        wait_for(lambda: worker.handled() == len(lines), 120, what="the live events applied")
+
+        # A version that does not load, straight to the topic: ignored, processing goes on.
+        bad = Version("bad-1", 0, "bad.yaml", "version: 1\nsegments: [{id: x}]\n")
+        asyncio.run(publish(kafka_bootstrap, names.definitions, bad))
+        wait_for(
+            lambda: "definition version bad-1 (from bad.yaml) rejected" in worker.log_text(),
+            60, what="the bad version's log line",
+        )  # fmt: skip
+        samples = scrape(port) or {}
+        assert samples["segstream_rule_versions_rejected_total"][()] == 1
+        assert samples["segstream_rule_switches_total"][()] == PARTITIONS
+        switched = switches(kafka_bootstrap, names.definitions, names.app_id, new.version_hash)
+        finals = {p: _final_view(new, lines, p) for p in range(PARTITIONS)}
+        records = read_topic(
+            kafka_bootstrap, names.changes,
+            lambda rs: fold(changes_of(rs)) == _merged(finals), timeout=60,
+        )  # fmt: skip
+    finally:
+        worker.stop()
+    worker.assert_healthy()
+    assert_switched(changes_of(records), lines, switched, old, new, PARTITIONS)
+    for p in range(PARTITIONS):
+        at = switched[p].at
+        assert len(up_to(lines_of(lines, p, PARTITIONS), at)) >= len(
+            lines_of(history, p, PARTITIONS)
+        )
+
+
+def test_kill_9_during_the_rebuild_then_restart_switches_the_same(
+    kafka_bootstrap: str, unique_name: str, tmp_path: Path
+) -> None:
+    old, new_file = load_file(EXAMPLE_RULES), tmp_path / "b.yaml"
+    new_file.write_text(version_b_text())
+    new = load_text(new_file.read_text())
+    lines = [orjson.dumps(e) for e in generate(3000, 60_000, seed=8, days=30.0)]
+    names = Names(unique_name)
+    produce(kafka_bootstrap, names.events, lines, PARTITIONS)
+    worker = WorkerProcess(kafka_bootstrap, EXAMPLE_RULES, names, tmp_path, partitions=PARTITIONS)
+    worker.start()
+    try:
+        worker.wait_ready()
+        wait_for(lambda: worker.handled() == len(lines), 180, what="the history applied")
+        published = _segstream(
+            "rules", "publish", str(new_file), "--broker", kafka_bootstrap,
+            "--topic", names.definitions,
+        )  # fmt: skip
+        assert published.returncode == 0, published.stderr
+        wait_for(lambda: ": rebuilding for version" in worker.log_text(), 60, what="a rebuild")
+        worker.kill()
+        assert "switched to version" not in worker.log_text()
+        worker.start()
+        wait_for(
+            lambda: len(switches(kafka_bootstrap, names.definitions, names.app_id,
+                                 new.version_hash)) == PARTITIONS,
+            180, interval=0.5, what="every partition switched after the restart",
+        )  # fmt: skip
+        switched = switches(kafka_bootstrap, names.definitions, names.app_id, new.version_hash)
+        expected = _merged(
+            {p: replayed(new, lines_of(lines, p, PARTITIONS), switched[p].at)
+             for p in range(PARTITIONS)}
+        )  # fmt: skip
+        records = read_topic(
+            kafka_bootstrap, names.changes,
+            lambda rs: fold(unique(changes_of(rs))) == expected, timeout=60,
+        )  # fmt: skip
+    finally:
+        worker.stop()
+    assert_switched(changes_of(records), lines, switched, old, new, PARTITIONS)
+
+
+def _partition(contact: str) -> int:
+    return partition_of(contact, PARTITIONS)
+
+
+def _final_view(rules: RuleSet, lines: list[bytes], p: int) -> View:
+    """A partition's memberships at its last event, all of it replayed under `rules`."""
+    own = lines_of(lines, p, PARTITIONS)
+    last = max(parse_ts(orjson.loads(line)["timestamp"]) for line in own)
+    return replayed(rules, own, last)
+
+
+def _merged(views: dict[int, View]) -> View:
+    return {c: v for view in views.values() for c, v in view.items()}

@@ -1,0 +1,78 @@
+"""Two workers in a group switch every partition; a rebalance during a rebuild completes it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from stream.core.language.loader import load_file, load_text
+from stream.testing.generate import generate
+from stream.testing.waiting import wait_for
+from stream.testing.worker import Names
+from tests.e2e.harness import WorkerProcess, changes_of, produce, read_topic
+from tests.support import EXAMPLE_RULES, ROOT
+from tests.support.switching import (
+    assert_switched,
+    fold,
+    lines_of,
+    replayed,
+    switches,
+    unique,
+)
+from tests.support.versions import version_b_text
+
+PARTITIONS = 4
+
+
+def test_a_rebalance_during_a_rebuild_completes_it_on_the_new_owner(
+    kafka_bootstrap: str, unique_name: str, tmp_path: Path
+) -> None:
+    old, new_file = load_file(EXAMPLE_RULES), tmp_path / "b.yaml"
+    new_file.write_text(version_b_text())
+    new = load_text(new_file.read_text())
+    lines = [orjson.dumps(e) for e in generate(3000, 60_000, seed=9, days=30.0)]
+    names = Names(unique_name)
+    produce(kafka_bootstrap, names.events, lines, PARTITIONS)
+    first, second = (
+        WorkerProcess(kafka_bootstrap, EXAMPLE_RULES, names, tmp_path, partitions=PARTITIONS,
+                      tag=tag)
+        for tag in ("a", "b")
+    )  # fmt: skip
+    first.start()
+    try:
+        first.wait_ready()
+        wait_for(lambda: first.handled() == len(lines), 180, what="the history applied")
+        published = subprocess.run(
+            [sys.executable, "-m", "stream", "rules", "publish", str(new_file),
+             "--broker", kafka_bootstrap, "--topic", names.definitions],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert published.returncode == 0, published.stderr
+        wait_for(lambda: ": rebuilding for version" in first.log_text(), 60, what="a rebuild")
+        second.start()  # the group rebalances while the first worker rebuilds
+        wait_for(
+            lambda: len(switches(kafka_bootstrap, names.definitions, names.app_id,
+                                 new.version_hash)) == PARTITIONS,
+            240, interval=0.5, what="every partition switched",
+        )  # fmt: skip
+        switched = switches(kafka_bootstrap, names.definitions, names.app_id, new.version_hash)
+        expected = {
+            c: v
+            for p in range(PARTITIONS)
+            for c, v in replayed(new, lines_of(lines, p, PARTITIONS), switched[p].at).items()
+        }
+        records = read_topic(
+            kafka_bootstrap, names.changes,
+            lambda rs: fold(unique(changes_of(rs))) == expected, timeout=60,
+        )  # fmt: skip
+    finally:
+        for worker in (first, second):
+            if worker.proc is not None:
+                worker.stop()
+    assert "switched to version" in second.log_text()  # the new owner switched some
+    assert_switched(changes_of(records), lines, switched, old, new, PARTITIONS)
+    for worker in (first, second):
+        worker.assert_healthy()

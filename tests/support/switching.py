@@ -1,0 +1,120 @@
+"""Checks of a worker's switch to a new definition version, read from the topics it wrote."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from stream.app.definitions import read_records
+from stream.core.changes import Change
+from stream.core.definitions import Switch
+from stream.core.language.ast import RuleSet
+from stream.core.replay import replay_lines
+from stream.core.timefmt import parse_ts
+from tests.e2e.harness import partition_of
+
+View = dict[str, tuple[frozenset[str], Any]]
+
+
+def fold(changes: Iterable[Change], *, strict: bool = False) -> View:
+    """Memberships and stage per contact after `changes` in order; with `strict`, each
+    change must change something (a `reason: rules` change is a real difference)."""
+    members: dict[str, set[str]] = defaultdict(set)
+    stages: dict[str, Any] = {}
+    for change in changes:
+        contact = change.contact_id
+        if change.kind == "segment":
+            inside = change.segment in members[contact]
+            assert not strict or inside == (change.change == "exited"), change
+            (members[contact].add if change.change == "entered" else
+             members[contact].discard)(change.segment)  # fmt: skip
+        else:
+            assert not strict or stages.get(contact) != change.to, change
+            stages[contact] = change.to
+    found = {c: (frozenset(members.get(c, ())), stages.get(c)) for c in members | stages}
+    return {c: v for c, v in found.items() if v != (frozenset(), None)}
+
+
+def lines_of(lines: list[bytes], partition: int, partitions: int) -> list[bytes]:
+    """The lines of one partition, in order (the worker's clock is per partition)."""
+    return [
+        line
+        for line in lines
+        if partition_of(orjson.loads(line)["contact_id"], partitions) == partition
+    ]
+
+
+def replayed(rules: RuleSet, lines: list[bytes], until: int | None) -> View:
+    """Memberships of a replay of `lines` under `rules`, brought to `until`."""
+    return fold(replay_lines(rules, lines, until))
+
+
+def up_to(lines: list[bytes], at: int) -> list[bytes]:
+    """The lines with timestamps up to `at` (input in timestamp order)."""
+    return [line for line in lines if parse_ts(orjson.loads(line)["timestamp"]) <= at]
+
+
+def switches(bootstrap: str, topic: str, group: str, version: str) -> dict[int, Switch]:
+    """The last `switched:` record of each partition of `group` to `version`."""
+    records = asyncio.run(read_records(bootstrap, topic))
+    return {
+        r.partition: r
+        for _, r in records
+        if isinstance(r, Switch) and r.group == group and r.rules_version == version
+    }
+
+
+def assert_no_seq_gap(changes: Iterable[Change]) -> None:
+    """Per contact, seq rises by one from 1 (a repeat of a seq must be identical)."""
+    seen: dict[str, dict[int, Change]] = defaultdict(dict)
+    for change in changes:
+        mine = seen[change.contact_id]
+        if change.seq in mine:
+            assert mine[change.seq] == change, (mine[change.seq], change)
+            continue
+        assert change.seq == len(mine) + 1, change
+        mine[change.seq] = change
+
+
+def unique(changes: Iterable[Change]) -> list[Change]:
+    """Each (contact, seq) once, at its first place: what a consumer keeps of repeats."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for change in changes:
+        key = (change.contact_id, change.seq)
+        if key not in seen:
+            seen.add(key)
+            out.append(change)
+    return out
+
+
+def assert_switched(
+    changes: list[Change],
+    lines: list[bytes],
+    switched: dict[int, Switch],
+    old: RuleSet,
+    new: RuleSet,
+    partitions: int,
+) -> None:
+    """Per partition: the old version's changes, the switch's, the new one's, in that order;
+    after the switch the memberships are the history's replayed under the new version at
+    the switch instant, the switch's changes exactly the difference; seq has no gap, and a
+    change published twice (after a kill) is the same both times."""
+    assert_no_seq_gap(changes)
+    changes = unique(changes)
+    for p in range(partitions):
+        mine = [c for c in changes if partition_of(c.contact_id, partitions) == p]
+        before = [c for c in mine if c.rules_version == old.version_hash]
+        rules = [c for c in mine if c.reason == "rules"]
+        after = [c for c in mine if c.rules_version == new.version_hash and c.reason != "rules"]
+        assert mine == before + rules + after  # the switch is one instant of the partition
+        at = switched[p].at
+        assert rules and {parse_ts(c.at) for c in rules} == {at}
+        own = lines_of(lines, p, partitions)
+        expected = replayed(new, up_to(own, at), at)
+        assert fold(before) != expected
+        assert fold(before + rules, strict=True) == expected

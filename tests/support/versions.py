@@ -1,0 +1,26 @@
+"""A second definition version of the example rules, changed in each way a switch must handle."""
+
+from __future__ import annotations
+
+from tests.support import EXAMPLE_RULES
+
+
+def version_b_text(old_text: str | None = None) -> str:
+    """Example rules with a new 7-day window, a threshold changed, a segment removed, and a
+    lifecycle rule changed."""
+    text = EXAMPLE_RULES.read_text() if old_text is None else old_text
+    text = text.replace("within: 7d, count: {gte: 3}}", "within: 7d, count: {gte: 2}}", 1)
+    text = text.replace(
+        "  - id: unsubscribed\n    when: {event: unsubscribe}\n",
+        "  - id: unsubscribed\n    when: {event: unsubscribe}\n\n"
+        "  - id: demo_requesters\n    when: {event: demo_request, within: 7d}\n",
+    )
+    start = text.index("  - id: content_bingers")
+    end = text.index("  - id: email_disengaged")
+    text = text[:start] + text[end:]
+    text = text.replace(
+        "{stage: evangelist, when: {event: referral_sent, count: {gte: 2}}}",
+        "{stage: evangelist, when: {event: referral_sent}}",
+    )
+    assert text.count("demo_requesters") == 1 and "content_bingers" not in text
+    return text
