@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from stream.bench import BenchFailed
+from stream.bench.cpu import cpu_seconds
 from stream.bench.worker import LONGEST_RUN_S
 from stream.cli.produce import produce_lines
 from stream.ops.status import handled_in
@@ -125,20 +126,11 @@ def restore(
             lambda s: len(_partitions(s)) == want, LONGEST_RUN_S, "the restore"
         )
         status = worker.status()
-        cpu = _cpu_seconds(worker.proc.pid if worker.proc else 0)
+        cpu = cpu_seconds(worker.proc.pid if worker.proc else 0)
     finally:
         worker.stop()
     assert status is not None
     return Restored(loaded - started, cpu, _restorable(status) == _restorable(filled.status))
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    """User and system CPU seconds process `pid` has used so far, from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _read_all(bootstrap: str, topic: str, records: int) -> float:

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
 from stream.app.admin import ensure_topics
-from stream.cli.produce import contact_key, produce_lines
-from stream.core.changes import decode as decode_change
-from stream.core.timefmt import format_ts
+from stream.bench import BenchFailed
+from stream.bench.cpu import CpuWatch, Shares, listening_pid
+from stream.bench.scrape import Scrape, scrape
+from stream.cli.produce import produce_lines
 from stream.ops.status import handled_in
 from stream.testing.worker import (
     READY_TIMEOUT_S,
@@ -32,6 +36,9 @@ from stream.testing.worker import (
 )
 
 LONGEST_RUN_S = 3600.0
+# The load process's priority in the live run: the producer and consumer of the bench stand
+# for clients on other machines, so they must not take the cores from the worker and broker.
+LOAD_NICE = 10
 
 
 def ceiling(
@@ -64,12 +71,26 @@ def ceiling(
     return (len(lines) - first) / (ended - started)
 
 
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
 def _worker(
-    bootstrap: str, run: str, rules: Path, partitions: int, clock: str, work: Path
-) -> WorkerProcess:
+    bootstrap: str, run: str, rules: Path, partitions: int, clock: str, work: Path,
+    extra: list[str] | None = None, checkout: Path | None = None,
+) -> WorkerProcess:  # fmt: skip
+    """A started worker; with `checkout`, that checkout's (run from it, with its .venv if it
+    has one)."""
+    python = sys.executable
+    if checkout is not None and (checkout / ".venv" / "bin" / "python").exists():
+        python = str(checkout / ".venv" / "bin" / "python")
     worker = WorkerProcess(
         bootstrap, rules, Names(f"bench-{run}"), work, partitions=partitions, clock=clock,
-        tag=run, loglevel="warning",
+        tag=run, loglevel="warning", extra=extra or [], python=python, cwd=checkout,
     )  # fmt: skip
     worker.start().wait_ready()
     return worker
@@ -114,72 +135,52 @@ def throughput(
     return len(lines) / (end - first), len(lines) / (handled_at - first), count
 
 
-async def _paced_latency(
-    bootstrap: str, events: str, changes: str, lines: list[bytes], rate: float, seconds: float
-) -> list[float]:
-    sent: dict[str, float] = {}
-    latencies: list[float] = []
-    done = asyncio.Event()
+@dataclass(frozen=True, slots=True)
+class Live:
+    """One live-latency run: what the load saw, what the worker saw, and who used the CPU."""
 
-    async def consume() -> None:
-        consumer = AIOKafkaConsumer(
-            changes, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-        )
-        await consumer.start()
-        try:
-            while not done.is_set():
-                got = await consumer.getmany(timeout_ms=100)
-                now = time.time()
-                for batch in got.values():
-                    for record in batch:
-                        cause = decode_change(record.value).cause_event_id
-                        if cause in sent:
-                            latencies.append(now - sent.pop(cause))
-        finally:
-            await consumer.stop()
-
-    consumer_task = asyncio.create_task(consume())
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=1)
-    await producer.start()
-    try:
-        start = time.monotonic()
-        total = min(len(lines), int(rate * seconds))
-        for i in range(total):
-            target = start + i / rate
-            delay = target - time.monotonic()
-            if delay > 0.002:
-                await asyncio.sleep(delay)
-            obj = orjson.loads(lines[i])
-            obj["timestamp"] = format_ts(time.time_ns() // 1000)
-            value = orjson.dumps(obj)
-            sent[obj["event_id"]] = time.time()
-            await producer.send(events, value, key=contact_key(value))
-        await producer.flush()
-        await asyncio.sleep(3.0)  # the last changes arrive
-    finally:
-        done.set()
-        await producer.stop()
-        await consumer_task
-    return latencies
+    latencies: list[tuple[float, float]]  # (seconds since the first send, latency) per change
+    worker: Scrape  # the worker's own histograms over the run
+    cpu: Shares
 
 
 def latency(
     bootstrap: str,
-    lines: list[bytes],
+    data: Path,
     rules: Path,
     partitions: int,
     rate: float,
     seconds: float,
     work: Path,
-) -> list[float]:
-    """Event-to-change latencies (s) with the wall clock, fed at `rate` events/s."""
+    nice: int = LOAD_NICE,
+    checkout: Path | None = None,
+) -> Live:
+    """Event-to-change latencies with the wall clock, fed at `rate` events/s by a load
+    process (`stream.bench.live`) running at `nice`; with `checkout`, of that checkout's
+    worker."""
     run = f"lat-{os.getpid()}-{int(time.time())}"
-    worker = _worker(bootstrap, run, rules, partitions, "wall", work)
+    port = free_port()
+    extra = ["--web-port", str(port)]
+    worker = _worker(bootstrap, run, rules, partitions, "wall", work, extra, checkout)
     names = worker.names
+    out = work / f"{run}-load.json"
+    spec = {
+        "bootstrap": bootstrap, "events": names.events, "changes": names.changes,
+        "stream": str(data), "rate": rate, "seconds": seconds, "nice": nice, "out": str(out),
+    }  # fmt: skip
     try:
         asyncio.run(ensure_topics(bootstrap, [names.events, names.changes], partitions))
-        return asyncio.run(
-            _paced_latency(bootstrap, names.events, names.changes, lines, rate, seconds)
-        )
+        before = scrape(port)
+        watch = CpuWatch()
+        broker = listening_pid(int(bootstrap.split(",")[0].rsplit(":", 1)[1]))
+        watch.start({"worker": worker.proc.pid if worker.proc else None, "broker": broker})
+        load = subprocess.Popen([sys.executable, "-m", "stream.bench.live", orjson.dumps(spec)])
+        watch.add("bench load", load.pid)
+        if load.wait(seconds + LONGEST_RUN_S) != 0:
+            raise BenchFailed(f"the latency load exited with {load.returncode}")
+        result = orjson.loads(out.read_bytes())
+        shares = watch.stop({"bench load": result["cpu"]})
+        seen = scrape(port).minus(before)
     finally:
         worker.stop()
+    return Live([(at, lat) for at, lat in result["latencies"]], seen, shares)

@@ -42,3 +42,21 @@ def test_bench_replay_prints_every_measurement_against_bare_decode(tmp_path: Pat
     stream = tmp_path / "events-200-1500-1.jsonl"
     printed = _segstream("replay", "--rules", str(EXAMPLE_RULES), "--events", str(stream))
     assert int(replays["example rules"].replace(",", "")) == len(printed.splitlines())
+
+
+@pytest.mark.e2e
+def test_bench_worker_live_run_prints_both_latencies_and_the_cpu_split(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    out = _segstream(
+        "bench", "worker", "--contacts", "200", "--events", "1500", "--rate", "200",
+        "--latency-seconds", "3", "--workdir", str(tmp_path),
+    )  # fmt: skip
+    bench = re.search(r"consumer sees it: p50 ([\d,]+) ms, p99 ([\d,]+) ms over ([\d,]+)", out)
+    assert bench, out
+    worker = re.search(r"/metrics histogram: p50 ([\d,]+) ms, p99 ([\d,]+) ms over ([\d,]+)", out)
+    assert worker, out
+    # Every change the bench saw was caused by one of its events, and the worker counted it.
+    assert int(worker[3].replace(",", "")) >= int(bench[3].replace(",", "")) > 0, out
+    cpu = re.search(r"CPU of \d+ cores .*: worker \d+%, broker \d+%, bench load \d+%", out)
+    assert cpu, out
