@@ -22,6 +22,7 @@ from stream.cli import (
     materialize,
     produce,
     replay,
+    report_page,
     rules,
     rules_preview,  # noqa: F401  (registers `rules preview` on the rules group)
     tail,
@@ -66,4 +67,5 @@ main.add_command(api.command)
 main.add_command(lag.command)
 main.add_command(catalog.command)
 main.add_command(health.command)
+main.add_command(report_page.command)
 main.add_command(rules.command)
