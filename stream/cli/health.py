@@ -109,12 +109,20 @@ def _text(answer: dict[str, Any]) -> str:
         for label, group in (("not held out", lift["treated"]), ("held out", lift["held_out"])):
             lines.append(f"    {label}: {_share(group['rate'], group['interval'])}; "
                          f"{group['converted']:,} of {group['entered']:,}")  # fmt: skip
-        lines.append(f"    lift: {_share(lift['difference'], lift['difference_interval'])}")
+        lines.append(f"    lift: {_points(lift['difference'], lift['difference_interval'])}")
     return "\n".join(lines) + "\n"
 
 
 def _share(rate: float | None, interval: list[float] | None) -> str:
-    """``12.5% (10.1% to 15.2%)``, or ``-`` when a group is empty."""
+    """``12.5% (10.1% to 15.2%)``, or ``none entered`` for an empty group."""
     if rate is None or interval is None:
-        return "-"
+        return "none entered"
     return f"{rate:.1%} ({interval[0]:.1%} to {interval[1]:.1%})"
+
+
+def _points(difference: float | None, interval: list[float] | None) -> str:
+    """``+6.0 points (-2.6 to 8.7)``, or ``-`` without two groups to compare."""
+    if difference is None or interval is None:
+        return "- (needs members in both groups)"
+    low, high = (100 * x for x in interval)
+    return f"{100 * difference:+.1f} points ({low:.1f} to {high:.1f})"
