@@ -184,6 +184,8 @@ async function show() {
     funnel(history);
     liftTable(health);
     await operatorStrip();
+    // Milliseconds from navigation to everything drawn: what `segstream bench page` reports.
+    document.body.dataset.loadMs = Math.round(performance.now());
     document.body.dataset.ready = "true";
   } catch (error) {
     if (error.message !== "unauthorised") throw error;
