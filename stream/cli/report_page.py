@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import time
 from pathlib import Path
@@ -46,6 +47,8 @@ def command(target: Path, **options: Any) -> None:
         settings.redis_url, settings.app_id, rules, None, settings.redis_ca_file,
         thresholds_of(settings),
     )  # fmt: skip
+    # The API's "unreachable; retrying" is for a server; this command answers once, below.
+    logging.getLogger("stream.serving.connection").setLevel(logging.ERROR)
     try:
         snapshot = asyncio.run(read_snapshot(config))
     except SnapshotError as error:
