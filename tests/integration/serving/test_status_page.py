@@ -128,3 +128,17 @@ def test_status_page_shows_what_the_api_serves(
         server.process.stop()
     mat.assert_healthy()
     server.process.assert_healthy()
+
+
+def test_bench_page_prints_the_load_time(tmp_path: Path) -> None:
+    """`segstream bench page`, small: it loads the store, times the answers and the page."""
+    done = subprocess.run(
+        [sys.executable, "-c", CLI, "bench", "page", "--memberships", "3000", "--loads", "2"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "loaded 3,000 memberships of " in done.stdout
+    assert "GET /v1/health: median " in done.stdout
+    assert "status page load (navigation to everything drawn, 100 segments) over 2 loads" in (
+        done.stdout
+    )
