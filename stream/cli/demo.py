@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -166,6 +167,12 @@ def summary(changes: list[Change]) -> list[str]:
 @click.option("--show", default=40, show_default=True, help="Changes to print one by one.")
 @click.option("--partitions", default=4, show_default=True)
 @click.option(
+    "--serve/--no-serve",
+    default=None,
+    help="At the end, keep the API up with the live status page until Ctrl-C. "
+    "[default: serve when run in a terminal]",
+)
+@click.option(
     "--keep-broker/--stop-broker",
     default=False,
     show_default=True,
@@ -178,6 +185,7 @@ def command(
     seed: int,
     show: int,
     partitions: int,
+    serve: bool | None,
     keep_broker: bool,
 ) -> None:
     """Run the whole pipeline locally: Kafka, a worker with the example rules, a stream.
@@ -185,8 +193,12 @@ def command(
     Starts the local dev broker if no Kafka answers at SEGSTREAM_BROKER, starts a worker with
     the example segment definitions, produces a generated history of B2B contact events,
     prints a sample of the segment changes it published, in time order, then a per-segment
-    summary. It removes the topics it created at the end.
+    summary, then the memberships as the API serves them from Redis. It ends with the
+    address of the status page: the live one while it serves (--serve), then the page of the
+    run as one file. It removes the topics it created at the end.
     """
+    if serve is None:
+        serve = sys.stdin.isatty() and sys.stdout.isatty()
     settings = Settings.from_env()
     bootstrap, broker = ensure_broker(settings)
     run = f"{int(time.time())}-{os.getpid()}"
@@ -200,7 +212,7 @@ def command(
         for line in summary(collected):
             click.echo("  " + line)
         # Before the topics go: the materialiser reads the changes topic.
-        show_served(bootstrap, names.changes, settings.redis_url, run, collected)
+        page = show_served(bootstrap, names.changes, settings.redis_url, run, collected, serve)
         click.echo("")
     finally:
         _remove_topics(bootstrap, names)
@@ -208,6 +220,8 @@ def command(
             broker.stop()
             click.echo("Stopped the dev broker the demo started (--keep-broker leaves it up).")
     click.echo('Next: each step on its own, as README.md shows under "Using it".')
+    if page is not None:
+        click.echo(f"The status page of this run, one file that opens offline: {page.as_uri()}")
 
 
 def _run(

@@ -31,23 +31,28 @@ CLI = "from stream.cli.main import main; main()"
 
 
 def show_served(
-    bootstrap: str, topic: str, redis_url: str, run: str, changes: list[Change]
-) -> None:
-    """Materialise `topic` into Redis, start the API, and show one contact and one segment."""
+    bootstrap: str, topic: str, redis_url: str, run: str, changes: list[Change], serve: bool
+) -> Path | None:
+    """Materialise `topic` into Redis, start the API, and show one contact and one segment.
+
+    Then write the status page as one file (its path is returned; None without Redis) and,
+    with `serve`, keep the API up with the live page until Ctrl-C.
+    """
     click.echo("")
     with _redis(redis_url) as url:
         if url is None:
             hint = "apt-get install -y redis-server, or set SEGSTREAM_REDIS_URL"
             click.echo(f"No Redis at {redis_url} and no redis-server to start: skipping the API "
                        f"({hint}).")  # fmt: skip
-            return
+            return None
         namespace = f"segstream-demo-{run}"
         with tempfile.TemporaryDirectory(prefix="segstream-demo-serving-") as tmp:
             port = _free_port()
             common = ["--redis", url, "--app-id", namespace]
-            mat = _start(["materialize", "--broker", f"kafka://{bootstrap}",
-                          "--changes-topic", topic, *common], Path(tmp) / "mat.log")  # fmt: skip
             rules = str(files("stream").joinpath("examples/segments.yaml"))
+            mat = _start(["materialize", "--broker", f"kafka://{bootstrap}",
+                          "--changes-topic", topic, *common, "--rules", rules],
+                         Path(tmp) / "mat.log")  # fmt: skip
             api = _start(["api", *common, "--rules", rules, "--port", str(port)],
                          Path(tmp) / "api.log", token="")  # fmt: skip
             try:
@@ -55,6 +60,10 @@ def show_served(
                 click.echo(f"Materialising the changes into {url} (namespace {namespace}) and "
                            f"serving them at {base}:")  # fmt: skip
                 _ask(base, changes, asyncio.run(end_position(bootstrap, topic)))
+                page = _report(common, rules, Path(tempfile.gettempdir()) / f"{namespace}.html")
+                if serve:
+                    _serve(base)
+                return page
             finally:
                 for proc in (mat, api):
                     proc.terminate()
@@ -78,6 +87,26 @@ def _ask(base: str, changes: list[Change], position: str) -> None:
                  f"/v1/segments/{segment}/members?limit=5"):  # fmt: skip
         click.echo(f"  $ curl -s {base}{path}")
         click.echo("  " + json.dumps(_get(base, path), ensure_ascii=False))
+
+
+def _report(common: list[str], rules: str, target: Path) -> Path:
+    """The status page of the demo's data as one file (`segstream report --html`)."""
+    done = subprocess.run(
+        [sys.executable, "-c", CLI, "report", "--html", str(target), *common, "--rules", rules],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise click.ClickException(f"segstream report --html failed:\n{done.stderr[-2000:]}")
+    return target
+
+
+def _serve(base: str) -> None:
+    """Keep the API up (its status page live) until Ctrl-C."""
+    click.echo("")
+    click.echo(f"The status page, live: {base}/  (Ctrl-C stops the API and cleans up)")
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            time.sleep(3600)
 
 
 def _get(base: str, path: str) -> Any:
@@ -104,9 +133,11 @@ def _redis(url: str) -> Iterator[str | None]:
         return
     with tempfile.TemporaryDirectory(prefix="segstream-demo-redis-") as tmp:
         port = _free_port()
+        # Its own session, like the API's and the materialiser's: Ctrl-C (which ends --serve)
+        # reaches the demo alone, which then stops them in order and cleans up.
         proc = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port),
                                  "--save", "", "--appendonly", "no", "--dir", tmp],
-                                stdout=subprocess.DEVNULL)  # fmt: skip
+                                stdout=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
         try:
             local = f"redis://127.0.0.1:{port}/0"
             click.echo(f"No Redis at {url}: started a throwaway redis-server at {local}.")
@@ -126,7 +157,8 @@ def _start(args: list[str], log: Path, token: str | None = None) -> subprocess.P
     env = None if token is None else {**os.environ, "SEGSTREAM_API_TOKEN": token}
     with log.open("wb") as out:
         return subprocess.Popen([sys.executable, "-c", CLI, *args, "--loglevel", "warning"],
-                                stdout=out, stderr=subprocess.STDOUT, env=env)  # fmt: skip
+                                stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)  # fmt: skip
 
 
 def _forget(url: str, namespace: str) -> None:

@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 import orjson
 
 from stream.cli.failures import EXIT_UNAVAILABLE
-from stream.cli.materialize import app_id_option, redis_option
+from stream.cli.materialize import app_id_option, load_rules, redis_option, rules_option
 from stream.cli.options import setting_option, settings_from
 from stream.core.health.lint import Thresholds
 from stream.core.language.ast import RuleSet
-from stream.core.language.loader import load_file
-from stream.errors import DefinitionError
 from stream.serving.connection import UNAVAILABLE, connect, redact
 from stream.serving.health import read_health
 from stream.serving.store import Store
 from stream.settings import Settings
-
-EXIT_RULES = 2
 
 
 def thresholds_of(settings: Settings) -> Thresholds:
@@ -38,9 +33,7 @@ def thresholds_of(settings: Settings) -> Thresholds:
 @click.command("health")
 @redis_option()
 @app_id_option()
-@setting_option(
-    "rules_file", "--rules", type=click.Path(dir_okay=False, exists=True, path_type=Path)
-)
+@rules_option()
 @setting_option("lint_min_size")
 @setting_option("lint_min_share")
 @setting_option("lint_duplicate_jaccard")
@@ -53,14 +46,7 @@ def command(as_json: bool, **options: Any) -> None:
     check holdouts (the rules give their configured shares).
     """
     settings = settings_from(**options)
-    rules: RuleSet | None = None
-    if settings.rules_file is not None:
-        try:
-            rules = load_file(settings.rules_file)
-        except DefinitionError as error:
-            for line in error.lines():
-                click.echo(line, err=True)
-            sys.exit(EXIT_RULES)
+    rules = load_rules(settings.rules_file)
     answer = asyncio.run(_read(settings, rules))
     if answer is None:
         click.echo(
@@ -116,4 +102,27 @@ def _text(answer: dict[str, Any]) -> str:
         for segment, c in churn["segments"].items()
         if c["entered"] or c["exited"]
     ]
+    if answer["lift"]:
+        lines += ["", "lift (share that reached the goal, 95% interval; entered):"]
+    for lift in answer["lift"]:
+        lines.append(f"  {lift['segment']}: goal: {lift['goal']['text']}")
+        for label, group in (("not held out", lift["treated"]), ("held out", lift["held_out"])):
+            lines.append(f"    {label}: {_share(group['rate'], group['interval'])}; "
+                         f"{group['converted']:,} of {group['entered']:,}")  # fmt: skip
+        lines.append(f"    lift: {_points(lift['difference'], lift['difference_interval'])}")
     return "\n".join(lines) + "\n"
+
+
+def _share(rate: float | None, interval: list[float] | None) -> str:
+    """``12.5% (10.1% to 15.2%)``, or ``none entered`` for an empty group."""
+    if rate is None or interval is None:
+        return "none entered"
+    return f"{rate:.1%} ({interval[0]:.1%} to {interval[1]:.1%})"
+
+
+def _points(difference: float | None, interval: list[float] | None) -> str:
+    """``+6.0 points (-2.6 to 8.7)``, or ``-`` without two groups to compare."""
+    if difference is None or interval is None:
+        return "- (needs members in both groups)"
+    low, high = (100 * x for x in interval)
+    return f"{100 * difference:+.1f} points ({low:.1f} to {high:.1f})"

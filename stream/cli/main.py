@@ -10,6 +10,7 @@ from stream import __version__
 from stream.cli import (
     api,
     bench,
+    bench_page,  # noqa: F401  (registers `bench page` on the bench group)
     bench_restore,  # noqa: F401  (registers `bench restore` on the bench group)
     bench_serving,  # noqa: F401  (registers `bench serving` on the bench group)
     bench_worker,  # noqa: F401  (registers `bench worker` on the bench group)
@@ -22,6 +23,7 @@ from stream.cli import (
     materialize,
     produce,
     replay,
+    report_page,
     rules,
     rules_preview,  # noqa: F401  (registers `rules preview` on the rules group)
     tail,
@@ -66,4 +68,5 @@ main.add_command(api.command)
 main.add_command(lag.command)
 main.add_command(catalog.command)
 main.add_command(health.command)
+main.add_command(report_page.command)
 main.add_command(rules.command)

@@ -11,6 +11,7 @@ from stream.core.health.lint import HOLDOUT_SIGNIFICANCE, Thresholds, lint
 from stream.core.language.ast import RuleSet
 from stream.core.timefmt import format_ts
 from stream.serving.history import churn, read_history
+from stream.serving.lift import read_lift
 from stream.serving.store import Store
 from stream.serving.tokens import format_position
 
@@ -36,10 +37,12 @@ async def read_figures(
 async def read_health(
     store: Store, partitions: int, rules: RuleSet | None, thresholds: Thresholds
 ) -> dict[str, Any]:
-    """The health answer, from one overlap step and one history step per partition."""
+    """The health answer, from one overlap step, one history step and one read of the lift
+    counters per partition."""
     offsets, figures = await read_figures(store, partitions, rules, thresholds.max_segments)
     _, history = await read_history(store, partitions, rules, "hour", CHURN_HOURS)
-    return health_answer(offsets, figures, rules, thresholds, history)
+    lift = await read_lift(store, partitions, rules)
+    return health_answer(offsets, figures, rules, thresholds, history, lift)
 
 
 def health_answer(
@@ -48,10 +51,12 @@ def health_answer(
     rules: RuleSet | None,
     thresholds: Thresholds,
     history: History,
+    lift: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The JSON answer of `GET /v1/health` and `segstream health --json`.
 
-    Holdouts are only checked with the rules (they give the configured shares).
+    Holdouts are only checked, and lift only shown, with the rules (they give the configured
+    shares and the goals); `lift` is serving.lift's answer.
     """
     shares = {s.id: s.holdout for s in rules.segments} if rules is not None else None
     findings = lint(figures, shares, thresholds, history.entered_ever)
@@ -78,5 +83,6 @@ def health_answer(
             "since": format_ts(history.starts[0]) if history.starts else None,
             "segments": churn(history),
         },
+        "lift": lift,
         "position": format_position(offsets),
     }

@@ -56,6 +56,7 @@ class MaterializerConfig:
     status_file: Path | None = None  # rewritten every second while the loop runs
     kafka: KafkaSecurity = PLAINTEXT
     redis_ca_file: Path | None = None  # trusted for a rediss:// URL
+    goals: str = ""  # the segments that keep lift records (serving.lift.goal_spec)
 
 
 class Materializer:
@@ -182,7 +183,9 @@ class Materializer:
             expected = self.stored.get(partition, -1)
             store = self.store
             assert store is not None
-            step = functools.partial(store.apply, partition, last, invalid, expected, args)
+            step = functools.partial(
+                store.apply, partition, last, invalid, expected, args, self.config.goals
+            )
             applied = await self._retry(stop, step)
             if applied is None:
                 return False

@@ -60,18 +60,25 @@ class Store:
     # --- the materialiser's side ---
 
     async def apply(
-        self, partition: int, last_offset: int, invalid: int, expected: int, args: Sequence[str]
+        self,
+        partition: int,
+        last_offset: int,
+        invalid: int,
+        expected: int,
+        args: Sequence[str],
+        goals: str = "",
     ) -> Applied | None:
         """Apply a batch of one partition (flat change arguments) and its offset atomically.
 
         `expected` is the offset the caller believes is stored (-1 for none). None means Redis
         has less than that (it lost writes): nothing was applied, resume from what is stored.
-        A batch that is already in (a step whose answer was lost) applies nothing.
+        A batch that is already in (a step whose answer was lost) applies nothing. `goals`
+        (serving.lift.goal_spec) says which segments keep lift records.
         """
         ns = self.namespace
         result = await self._apply(
             keys=[keys.offset_key(ns, partition)],
-            args=[keys.prefix(ns, partition), last_offset, invalid, expected, *args],
+            args=[keys.prefix(ns, partition), last_offset, invalid, expected, goals, *args],
         )
         if result[0] == -1:
             return None
@@ -186,6 +193,13 @@ class Store:
         """Every partition's offset and its newest `count` buckets of `resolution` (hm, hh)."""
         results = await self._per_partition(self._history.sha, partitions, resolution, count)
         return [(_offset(result[0]), _history_of(result)) for result in results]
+
+    async def lift(self, partitions: int) -> list[dict[str, int]]:
+        """Every partition's lift counters: `SEGMENT:n0`/`:n1` entered (not held out / held
+        out), `:c0`/`:c1` of them converted, `:a` at the goal already when entering."""
+        names = [keys.prefix(self.namespace, p) + "lc" for p in range(partitions)]
+        read = await self._pipeline([("HGETALL", name) for name in names])
+        return [{k.decode(): int(v) for k, v in fields.items()} for fields in read]
 
     async def _per_partition(self, sha: str, partitions: int | list[int], *args: Any) -> list[Any]:
         """One read script per partition (its offset key, its prefix, `args`), in one trip."""

@@ -7,9 +7,12 @@ import asyncio
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
+import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -30,20 +33,54 @@ def _topics(bootstrap: str) -> list[str]:
     return asyncio.run(listed())
 
 
+def _serve_until_looked_at(demo: subprocess.Popen[str]) -> tuple[str, str]:
+    """Read the demo's output up to the live status page's address, check the page and its
+    data answer there, then press Ctrl-C; the output before and after."""
+    assert demo.stdout is not None
+    before = []
+    for line in demo.stdout:
+        before.append(line)
+        if line.startswith("The status page, live: "):
+            break
+    else:
+        raise AssertionError("".join(before))
+    base = before[-1].split()[4].rstrip("/")
+    assert "Segment health" in httpx.get(base + "/", timeout=10).text
+    assert len(httpx.get(base + "/v1/segments", timeout=10).json()["segments"]) == 17
+    assert httpx.get(base + "/v1/health", timeout=30).json()["lift"]
+    demo.send_signal(signal.SIGINT)
+    rest, _ = demo.communicate(timeout=120)
+    return "".join(before), rest
+
+
 @pytest.mark.e2e
-def test_demo_prints_changes_and_a_summary(kafka_bootstrap: str) -> None:
+def test_demo_prints_changes_and_a_summary(kafka_bootstrap: str, tmp_path: Path) -> None:
     env = {**os.environ, "SEGSTREAM_BROKER": f"kafka://{kafka_bootstrap}"}
-    args = ["demo", "--contacts", "40", "--events", "600", "--show", "5"]
-    done = subprocess.run(
-        [sys.executable, "-m", "stream", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    out = done.stdout
+    args = ["demo", "--contacts", "40", "--events", "600", "--show", "5", "--serve"]
+    errors = tmp_path / "stderr"
+    with errors.open("w") as stderr:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "stream", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        try:
+            out, after = _serve_until_looked_at(demo)
+        finally:
+            demo.kill()
+            demo.wait(30)
+    assert demo.returncode == 0, out + after + errors.read_text()
+    # It ends with the address of the status page of the run, one file that opens offline.
+    last = after.splitlines()[-1]
+    assert last.startswith("The status page of this run, one file that opens offline: file://")
+    page = Path(last.split("offline: file://")[1])
+    text = page.read_text()
+    assert "window.SEGSTREAM_SNAPSHOT" in text and '="/page/' not in text  # nothing linked
+    page.unlink()
+    out += after
     assert f"Kafka answers at {kafka_bootstrap}." in out
     assert "Membership at the end of the stream:" in out
     assert "segment               members  entered  exited" in out

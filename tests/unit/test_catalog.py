@@ -11,9 +11,10 @@ import yaml
 from click.testing import CliRunner
 
 from stream.cli.main import main
-from stream.core.catalog.english import describe, duration
+from stream.core.catalog.english import describe, duration, goal
 from stream.core.catalog.entries import catalog
 from stream.core.catalog.render import html, markdown
+from stream.core.language.ast import Goal
 from stream.core.language.loader import load_dict, load_file
 from stream.testing import EXAMPLE_RULES
 
@@ -154,6 +155,20 @@ def test_plain_english(when: str, text: str) -> None:
 )
 def test_duration_in_words(micros: int, text: str) -> None:
     assert duration(micros) == text
+
+
+@pytest.mark.parametrize(
+    ("target", "text"),
+    [
+        (Goal("stage", "customer", 30 * 86_400_000_000), "becomes a customer (or a later stage) "
+         "within 30 days"),
+        (Goal("stage", "evangelist", 7 * 86_400_000_000), "becomes an evangelist (or a later "
+         "stage) within 7 days"),
+        (Goal("segment", "purchasers", 14 * 86_400_000_000), "enters purchasers within 14 days"),
+    ],
+)  # fmt: skip
+def test_goal_in_words(target: Goal, text: str) -> None:
+    assert goal(target) == text
 
 
 def test_reads_and_references_of_the_example_rules() -> None:

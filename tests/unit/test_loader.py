@@ -19,6 +19,7 @@ from stream.core.language.ast import (
     All,
     Any_,
     Behaviour,
+    Goal,
     InSegment,
     Lifecycle,
     LifecycleRule,
@@ -329,6 +330,25 @@ def test_sections_ast() -> None:
     )
 
 
+def test_goals_ast() -> None:
+    """A goal is metadata: it makes no dependency, so a goal on a segment that tests this one
+    is no cycle."""
+    rules = load_dict(
+        doc(
+            seg({"all": []}, goal={"stage": "customer", "within": "30d"}),
+            seg({"in_segment": "s"}, id="t", goal={"segment": "s", "within": "2w"}),
+            seg({"all": []}, id="u", goal={"segment": "t", "within": "1d"}),
+            lifecycle=LIFECYCLE,
+        )
+    )
+    assert [s.goal for s in rules.segments] == [
+        Goal("stage", "customer", 30 * DAY),
+        Goal("segment", "s", 14 * DAY),
+        Goal("segment", "t", DAY),
+    ]
+    assert load_dict(doc(seg({"all": []}))).segments[0].goal is None
+
+
 # --- every load error, with its exact message and path ------------------------------------
 
 HOLDOUT = "holdout needs a number from 0 up to but not including 1 (0.1 holds out 10%)"
@@ -393,6 +413,45 @@ ERRORS: list[tuple[str, object, list[str]]] = [
      [f"f: segments[0].holdout: {HOLDOUT}, got -0.1"]),
     ("holdout percent", doc(seg({"all": []}, holdout="10%")),
      [f"f: segments[0].holdout: {HOLDOUT}, got '10%'"]),
+    # goals
+    ("goal a text", doc(seg({"all": []}, goal="customer")),
+     ["f: segments[0].goal: goal needs a mapping such as {stage: customer, within: 30d}, "
+      "got 'customer'"]),
+    ("goal without within", doc(seg({"all": []}, goal={"stage": "lead"}), lifecycle=LIFECYCLE),
+     ["f: segments[0].goal: missing required key 'within'"]),
+    ("goal with neither", doc(seg({"all": []}, goal={"within": "30d"})),
+     ["f: segments[0].goal: goal needs the stage or the segment to reach, e.g. "
+      "{stage: customer, within: 30d}"]),
+    ("goal with both",
+     doc(seg({"all": []}, goal={"stage": "lead", "segment": "t", "within": "30d"}),
+         seg({"all": []}, id="t"), lifecycle=LIFECYCLE),
+     ["f: segments[0].goal: goal names a stage or a segment, not both: keep one"]),
+    ("goal unknown key",
+     doc(seg({"all": []}, goal={"stage": "lead", "withn": "30d"}), lifecycle=LIFECYCLE),
+     ["f: segments[0].goal: unknown key 'withn' (did you mean 'within'?)",
+      "f: segments[0].goal: missing required key 'within'"]),
+    ("goal bad stage name", doc(seg({"all": []}, goal={"stage": "Customer", "within": "30d"})),
+     [f"f: segments[0].goal.stage: invalid stage name 'Customer': {ID_RULE}"]),
+    ("goal bad within", doc(seg({"all": []}, goal={"segment": "t", "within": 30}),
+                            seg({"all": []}, id="t")),
+     ["f: segments[0].goal.within: within needs a duration such as 30d, got 30"]),
+    ("goal zero within", doc(seg({"all": []}, goal={"segment": "t", "within": "0d"}),
+                             seg({"all": []}, id="t")),
+     ["f: segments[0].goal.within: duration '0d' is zero: a window must be longer than that"]),
+    ("goal unknown stage",
+     doc(seg({"all": []}, goal={"stage": "customers", "within": "30d"}), lifecycle=LIFECYCLE),
+     ["f: segments[0].goal.stage: unknown stage 'customers' (did you mean 'customer'?); "
+      "the stages are lead, mql, customer"]),
+    ("goal stage without lifecycle", doc(seg({"all": []}, goal={"stage": "lead", "within": "7d"})),
+     ["f: segments[0].goal.stage: there is no lifecycle, so no stage 'lead' to reach: "
+      "add a lifecycle section with stages, or make the goal a segment"]),
+    ("goal unknown segment",
+     doc(seg({"all": []}, goal={"segment": "buyer", "within": "7d"}),
+         seg({"all": []}, id="buyers")),
+     ["f: segments[0].goal.segment: unknown segment 'buyer' (did you mean 'buyers'?)"]),
+    ("goal is the segment itself", doc(seg({"all": []}, goal={"segment": "s", "within": "7d"})),
+     ["f: segments[0].goal.segment: a segment cannot be its own goal: "
+      "name another segment or a stage"]),
     ("duplicate segment id",
      doc(seg({"all": []}, id="a"), seg({"all": []}, id="b"), seg({"all": []}, id="a")),
      ["f: segments[2].id: duplicate segment id 'a': segments[0] has it too; ids must be unique"]),

@@ -392,6 +392,12 @@ SEGMENT = st.fixed_dictionaries(
         "name": TEXTS,
         "tags": st.lists(TEXTS, max_size=2),
         "holdout": st.sampled_from([0, 0.1, 0.999]),
+        "goal": st.builds(
+            lambda kind, name, within: {kind: name, "within": within},
+            st.sampled_from(["stage", "segment"]),
+            NAMES,
+            st.sampled_from(["30d", "2w"]),
+        ),
     },
 )
 SCORE = st.fixed_dictionaries(

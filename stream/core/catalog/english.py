@@ -10,6 +10,7 @@ from stream.core.language.ast import (
     Any_,
     Behaviour,
     Condition,
+    Goal,
     InSegment,
     Not,
     Predicate,
@@ -151,6 +152,15 @@ def _aggregate(aggregate: Aggregate) -> str:
     if aggregate.kind == "distinct":
         return f"where the number of different {prop} values {value_test(predicate)}"
     return f"where the {_AGGREGATE_NOUNS[aggregate.kind]} {prop} {value_test(predicate)}"
+
+
+def goal(target: Goal) -> str:
+    """A segment's goal in words: "becomes a customer (or a later stage) within 30 days"."""
+    within = duration(target.within)
+    if target.kind == "segment":
+        return f"enters {target.target} within {within}"
+    article = "an" if target.target[:1] in "aeiou" else "a"
+    return f"becomes {article} {target.target} (or a later stage) within {within}"
 
 
 def duration(micros: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from stream.core.catalog.english import goal
 from stream.core.catalog.entries import Entry
 
 
@@ -25,6 +26,7 @@ def _fields(entry: Entry) -> list[tuple[str, str]]:
         ("Refers to", ", ".join(entry.refers_to)),
         ("Referred to by", ", ".join(entry.referred_by)),
         ("Holdout", f"{s.holdout:.0%}" if s.holdout else ""),
+        ("Goal", goal(s.goal) if s.goal is not None else ""),
     ]
     if entry.size is not None:
         rows.append(("Live size", f"{entry.size:,} ({entry.held_out or 0:,} held out)"))

@@ -153,6 +153,16 @@ class ScoreDef:
 
 
 @dataclass(frozen=True, slots=True)
+class Goal:
+    """What a segment's members should reach within `within` of entering: a lifecycle stage
+    (that stage or a later one) or another segment. Holdout lift is measured against it."""
+
+    kind: Literal["stage", "segment"]
+    target: str
+    within: int
+
+
+@dataclass(frozen=True, slots=True)
 class Segment:
     id: str
     when: Condition
@@ -162,6 +172,7 @@ class Segment:
     owner: str | None = None
     tags: tuple[str, ...] = ()
     holdout: float = 0.0
+    goal: Goal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,13 @@ from stream.core.language.ast import (
     StageTest,
     Trait,
 )
-from stream.core.language.durations import DurationError, is_duration_shape, parse_duration
+from stream.core.language.durations import (
+    WINDOW,
+    DurationError,
+    Use,
+    is_duration_shape,
+    parse_duration,
+)
 from stream.core.language.validate_context import (
     Context,
     check_name,
@@ -156,15 +162,15 @@ def parse_event_types(value: object, path: str, ctx: Context) -> tuple[str, ...]
     return tuple(types) if len(types) == len(items) else None
 
 
-def parse_within(value: object, path: str, ctx: Context) -> int | None:
+def parse_within(value: object, path: str, ctx: Context, use: Use = WINDOW) -> int | None:
     """A window such as ``30d`` in microseconds, or None after reporting why not."""
     if not isinstance(value, str):
         ctx.structure(path, f"within needs a duration such as 30d, got {describe(value)}")
         return None
     try:
-        return parse_duration(value)
+        return parse_duration(value, use)
     except DurationError as exc:
-        report = ctx.structure if not is_duration_shape(value) else ctx.meaning_problem
+        report = ctx.structure if not is_duration_shape(value, use) else ctx.meaning_problem
         report(path, str(exc))
         return None
 

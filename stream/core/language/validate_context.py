@@ -21,7 +21,7 @@ _PATH = re.compile(PATH_PATTERN[1:-1])
 NAME_RULE = "use 1-64 lowercase letters, digits and underscores"
 LIFECYCLE = -1  # the owner of a reference made by a lifecycle rule
 
-RefKind = Literal["segment", "score", "stage", "rule_stage"]
+RefKind = Literal["segment", "score", "stage", "rule_stage", "goal_stage", "goal_segment"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,10 +28,13 @@ from stream.core.language.validate_context import (
     is_number,
     join,
 )
+from stream.core.language.validate_goal import parse_goal
 from stream.core.language.validate_values import parse_where
 
 TOP_KEYS = ("version", "scores", "segments", "lifecycle")
-SEGMENT_KEYS = ("id", "name", "description", "persona", "owner", "tags", "holdout", "when")
+SEGMENT_KEYS = (
+    "id", "name", "description", "persona", "owner", "tags", "holdout", "goal", "when",
+)  # fmt: skip
 SCORE_KEYS = ("id", "rules", "within")
 SCORE_RULE_KEYS = ("event", "where", "points")
 LIFECYCLE_KEYS = ("stages", "rules", "allow_regress")
@@ -147,6 +150,7 @@ def _segment(item: object, path: str, index: int, ctx: Context) -> Segment | Non
             f"got {describe(holdout)}",
         )
     ctx.owner = index
+    goal = parse_goal(node["goal"], join(path, "goal"), ctx) if "goal" in node else None
     when = parse_condition(node["when"], join(path, "when"), ctx) if "when" in node else None
     if _problem_count(ctx) > before or when is None:
         return None
@@ -155,6 +159,7 @@ def _segment(item: object, path: str, index: int, ctx: Context) -> Segment | Non
         when=when,
         tags=tuple(tags),
         holdout=float(holdout),
+        goal=goal,
         **{key: node[key] for key in _DOC_FIELDS if key in node},
     )
 

@@ -58,6 +58,29 @@ def _references(ctx: Context) -> None:
         elif ref.kind == "score" and scores is not None and ref.name not in scores:
             hint = did_you_mean(ref.name, scores) if scores else ": no scores are defined"
             ctx.meaning_problem(ref.path, f"unknown score {ref.name!r}{hint}")
+        elif ref.kind == "goal_segment" and segments is not None:
+            own = next((name for name, index in ctx.segment_ids or [] if index == ref.owner), None)
+            if ref.name == own:
+                ctx.meaning_problem(
+                    ref.path, "a segment cannot be its own goal: name another segment or a stage"
+                )
+            elif ref.name not in segments:
+                ctx.meaning_problem(
+                    ref.path, f"unknown segment {ref.name!r}{did_you_mean(ref.name, segments)}"
+                )
+        elif ref.kind == "goal_stage":
+            if ctx.stages is None:
+                ctx.meaning_problem(
+                    ref.path,
+                    f"there is no lifecycle, so no stage {ref.name!r} to reach: "
+                    "add a lifecycle section with stages, or make the goal a segment",
+                )
+            elif isinstance(ctx.stages, list) and ref.name not in ctx.stages:
+                ctx.meaning_problem(
+                    ref.path,
+                    f"unknown stage {ref.name!r}{did_you_mean(ref.name, ctx.stages)}; "
+                    f"the stages are {', '.join(ctx.stages)}",
+                )
         elif ref.kind in ("stage", "rule_stage"):
             if ctx.stages is None:
                 ctx.meaning_problem(

@@ -1,12 +1,16 @@
 -- Apply one batch of change messages of one partition, and its offset, atomically.
 -- KEYS[1]: the partition's offset key; every other key shares its hash tag (one cluster slot).
 -- ARGV: prefix (e.g. "{segstream:p7}:"), last offset of the batch, invalid messages skipped,
--- the offset the caller believes is stored (-1: none), then 5 values per change: contact, seq,
+-- the offset the caller believes is stored (-1: none), the goals of the segments that have
+-- one ("" for none; "SEGMENT|s|STAGE,LATER,...|WITHIN_US;SEGMENT|g|TARGET|WITHIN_US;..."),
+-- then 5 values per change: contact, seq,
 -- op ("+" entered, "-" exited, "L" stage), segment or stage ("" = no stage), value
 -- (entered: 2 * since_us + holdout; exited and stage: at in microseconds, "" if unknown).
 -- It also keeps the history (docs/serving.md): per minute and hour bucket of `at`, per
 -- segment entries, exits and flaps (an exit within FLAP_US of the entry), and stage moves;
 -- all-time entries per segment; the contacts per stage and the moves between stages.
+-- And the lift records (docs/serving.md, "Lift"): per segment with a goal, each contact's
+-- first entry (`lf:SEGMENT`) and, per group, entered and converted counts (`lc`).
 -- Returns {applied, redelivered, gap details...}; a gap detail is "contact seq stored".
 -- Returns {-1} and changes nothing when the stored offset is behind the caller's belief (Redis
 -- lost writes: the caller must resume from what is stored), {-2} when the batch is already in.
@@ -145,9 +149,65 @@ local function note(at_us, field, amount)
   end
 end
 
+-- Lift: goals by segment, and the segments whose goal an event of a stage or segment is.
+local goals, on_stage, on_segment = {}, {}, {}
+for seg, kind, targets, within in string.gmatch(ARGV[5], '([^|;]+)|([sg])|([^|;]+)|(%d+)') do
+  local goal = {kind = kind, within = tonumber(within), targets = {}}
+  local by = kind == 's' and on_stage or on_segment
+  for target in string.gmatch(targets, '[^,]+') do
+    goal.targets[target] = true
+    by[target] = by[target] or {}
+    table.insert(by[target], seg)
+  end
+  goals[seg] = goal
+end
+local lift = pre .. 'lc'
+
+-- A first entry into a segment with a goal: the contact joins its group's cohort, unless it
+-- has already reached the goal ("a": counted apart, it cannot convert again).
+local function lift_enter(ckey, contact, seg, value)
+  local goal = goals[seg]
+  local key = pre .. 'lf:' .. seg
+  if redis.call('HEXISTS', key, contact) == 1 then
+    return
+  end
+  local reached
+  if goal.kind == 's' then
+    reached = goal.targets[redis.call('HGET', ckey, 'STAGE') or ''] ~= nil
+  else
+    local target = next(goal.targets)
+    reached = redis.call('HEXISTS', ckey, target) == 1
+  end
+  if reached then
+    redis.call('HSET', key, contact, 'a')
+    redis.call('HINCRBY', lift, seg .. ':a', 1)
+  else
+    redis.call('HSET', key, contact, value)
+    redis.call('HINCRBY', lift, seg .. ':n' .. (held(value) and '1' or '0'), 1)
+  end
+end
+
+-- The contact reached the goal of each segment in `segs` at `at_us`: converted when within
+-- the goal's window of its entry; a window already over closes the record ("x").
+local function lift_reach(contact, segs, at_us)
+  for _, seg in ipairs(segs) do
+    local key = pre .. 'lf:' .. seg
+    local entry = tonumber(redis.call('HGET', key, contact) or '')
+    if entry then
+      local since = math.floor(entry / 2)
+      if at_us - since > goals[seg].within then
+        redis.call('HSET', key, contact, 'x')
+      elseif at_us >= since then
+        redis.call('HSET', key, contact, 'c')
+        redis.call('HINCRBY', lift, seg .. ':c' .. (entry % 2 == 1 and '1' or '0'), 1)
+      end
+    end
+  end
+end
+
 local applied, redelivered, filled = 0, 0, 0
 local result = {0, 0}
-for i = 5, #ARGV, 5 do
+for i = 6, #ARGV, 5 do
   local contact, seq, op, name, value = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local ckey = pre .. 'c:' .. contact
   local stored = tonumber(redis.call('HGET', ckey, 'SEQ') or '0')
@@ -174,6 +234,7 @@ for i = 5, #ARGV, 5 do
         if name ~= '' then redis.call('HINCRBY', pre .. 'st', name, 1) end
         redis.call('HINCRBY', pre .. 'mv', was .. '>' .. name, 1)
         if value ~= '' then note(tonumber(value), 'L:' .. was .. '>' .. name, 1) end
+        if value ~= '' and on_stage[name] then lift_reach(contact, on_stage[name], tonumber(value)) end
       end
     else
       local old = redis.call('HGET', ckey, name)
@@ -184,6 +245,10 @@ for i = 5, #ARGV, 5 do
           redis.call('HINCRBY', sizes, name, 1)
           note(math.floor(tonumber(value) / 2), name .. ':e', 1)
           entries[name] = (entries[name] or 0) + 1
+          if goals[name] then lift_enter(ckey, contact, name, value) end
+          if on_segment[name] then
+            lift_reach(contact, on_segment[name], math.floor(tonumber(value) / 2))
+          end
         end
         local delta = (held(value) and 1 or 0) - ((old and held(old)) and 1 or 0)
         if delta ~= 0 then

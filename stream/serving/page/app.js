@@ -15,7 +15,11 @@ const html = (name, attrs = {}, text = "") => {
   return node;
 };
 
+// `segstream report --html` inlines the answers the page would fetch (one file, no network).
+const SNAPSHOT = window.SEGSTREAM_SNAPSHOT;
+
 async function get(path) {
+  if (SNAPSHOT) return SNAPSHOT.answers[path];
   const token = sessionStorage.getItem("segstream-token");
   const headers = token ? { Authorization: "Bearer " + token } : {};
   const answer = await fetch(path, { headers });
@@ -100,10 +104,54 @@ function funnel(history) {
   document.getElementById("funnel").replaceChildren(svg);
 }
 
+const pct = (x) => (100 * x).toFixed(1) + "%";
+
+function rateText(group) {
+  if (group.rate === null) return "none entered";
+  const [lo, hi] = group.interval;
+  return `${pct(group.rate)} (${pct(lo)} to ${pct(hi)}), ${group.converted.toLocaleString("en")} of ${group.entered.toLocaleString("en")}`;
+}
+
+// The lift's interval on an axis symmetric about 0, so that "above 0" reads at a glance.
+function intervalBar(low, high, difference) {
+  const width = 160, height = 14, reach = Math.max(0.05, Math.abs(low), Math.abs(high));
+  const x = (v) => ((v + reach) / (2 * reach)) * width;
+  const svg = el("svg:svg", { width, height, class: "interval" });
+  svg.append(el("svg:line", { class: "zero", x1: x(0), x2: x(0), y1: 0, y2: height }));
+  svg.append(el("svg:rect", { class: "range", x: x(low), y: 4, height: 6, width: Math.max(1, x(high) - x(low)) }));
+  svg.append(el("svg:circle", { class: "point", cx: x(difference), cy: 7, r: 3 }));
+  return svg;
+}
+
+function liftTable(health) {
+  const body = document.querySelector("#lift tbody");
+  body.replaceChildren();
+  const lifts = health.lift || [];
+  document.getElementById("no-lift").hidden = lifts.length > 0;
+  document.getElementById("lift").hidden = lifts.length === 0;
+  for (const l of lifts) {
+    const row = html("tr", { "data-segment": l.segment });
+    row.append(html("td", {}, l.segment));
+    row.append(html("td", {}, l.goal.text + (l.already ? ` (${l.already.toLocaleString("en")} there already, not counted)` : "")));
+    row.append(html("td", { class: "treated" }, rateText(l.treated)));
+    row.append(html("td", { class: "held-out" }, rateText(l.held_out)));
+    const cell = html("td", { class: "difference" });
+    if (l.difference === null) {
+      cell.textContent = l.holdout ? "not enough members yet" : "no holdout to compare with";
+    } else {
+      const [lo, hi] = l.difference_interval;
+      cell.append(intervalBar(lo, hi, l.difference));
+      cell.append(html("span", {}, ` ${(100 * l.difference).toFixed(1)} points (${(100 * lo).toFixed(1)} to ${(100 * hi).toFixed(1)})`));
+    }
+    row.append(cell);
+    body.append(row);
+  }
+}
+
 async function operatorStrip() {
   const strip = document.getElementById("strip");
   try {
-    const text = await (await fetch("/metrics")).text();
+    const text = SNAPSHOT ? SNAPSHOT.metrics : await (await fetch("/metrics")).text();
     const sum = (name) => text.split("\n").filter((l) => l.startsWith(name + " ") || l.startsWith(name + "{")).reduce((a, l) => a + Number(l.split(" ").pop()), 0);
     strip.replaceChildren(
       html("span", {}, `Redis up: ${sum("segstream_serving_redis_up") ? "yes" : "no"}`),
@@ -122,18 +170,22 @@ function login() {
 }
 
 async function show() {
-  const config = await (await fetch("/page/config.json")).json();
+  const config = SNAPSHOT ? { token_required: false } : await (await fetch("/page/config.json")).json();
   if (config.token_required && !sessionStorage.getItem("segstream-token")) return login();
   try {
     const [segments, health, history] = await Promise.all([get("/v1/segments"), get("/v1/health"), get("/v1/history?resolution=hour&buckets=48")]);
     document.getElementById("login").hidden = true;
     document.getElementById("data").hidden = false;
-    document.getElementById("position").textContent = "position " + segments.position;
+    const taken = SNAPSHOT ? `snapshot of ${SNAPSHOT.taken}, ` : "";
+    document.getElementById("position").textContent = taken + "position " + segments.position;
     segmentsTable(segments.segments, health, history);
     sizeCharts(segments.segments, history);
     heatmap(health);
     funnel(history);
+    liftTable(health);
     await operatorStrip();
+    // Milliseconds from navigation to everything drawn: what `segstream bench page` reports.
+    document.body.dataset.loadMs = Math.round(performance.now());
     document.body.dataset.ready = "true";
   } catch (error) {
     if (error.message !== "unauthorised") throw error;

@@ -13,11 +13,14 @@ import orjson
 import pytest
 
 from stream.core.health.history import HOUR_US, RESOLUTIONS
+from stream.core.health.lift import lifts
 from stream.core.health.lint import Thresholds
 from stream.core.language.loader import load_file
 from stream.serving.health import CHURN_HOURS, health_answer
 from stream.serving.history import history_answer
+from stream.serving.lift import lift_answer
 from stream.testing.health import brute_force, history_brute_force
+from stream.testing.lift import lift_brute_force
 from stream.testing.membership import rebuild
 from tests.integration.serving.conftest import EXAMPLE_RULES, Published
 from tests.support.serving import CLI, ROOT, api, end_position, materializer, wait_served
@@ -41,7 +44,9 @@ def _expected(published: Published) -> dict[str, Any]:
     rules = load_file(EXAMPLE_RULES)
     figures = brute_force(memberships, published.segments)
     history = history_brute_force(published.replayed, published.segments, HOUR_US, CHURN_HOURS)
-    return _comparable(health_answer({}, figures, rules, THRESHOLDS, history))
+    counters = lift_brute_force(published.replayed, rules)
+    lift = [lift_answer(found) for found in lifts(rules, [counters])]
+    return _comparable(health_answer({}, figures, rules, THRESHOLDS, history, lift))
 
 
 def _expected_history(published: Published, resolution: str, count: int) -> dict[str, Any]:
@@ -88,8 +93,14 @@ def test_health_equals_brute_force_from_replay(
     kinds = {f["kind"] for f in expected["findings"]}
     assert {"too_small", "near_duplicate", "crowded"} <= kinds, kinds
     assert any(p["both"] for p in expected["overlap"])
+    # Both kinds of goal, members who converted, and a held-out group to compare with.
+    lift = {found["segment"]: found for found in expected["lift"]}
+    assert lift["abm_lookalikes"]["held_out"]["entered"] and lift["guide_downloaders"]["already"]
+    assert all(found["treated"]["converted"] for found in lift.values())
     position = end_position(kafka_bootstrap, published.topic)
-    mat = materializer(tmp_path, kafka_bootstrap, published.topic, url, namespace)
+    mat = materializer(
+        tmp_path, kafka_bootstrap, published.topic, url, namespace, "--rules", str(EXAMPLE_RULES)
+    )
     server = api(tmp_path, url, namespace, EXAMPLE_RULES, token="s3cret")
     server.process.env.update(LINT_ENV)
     mat.start()
