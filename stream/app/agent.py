@@ -16,7 +16,6 @@ from stream.app.factory import WorkerApp
 from stream.app.retry_log import RETRIES
 from stream.app.runtime import Runtime
 from stream.app.status_report import STATUS_EVERY_S
-from stream.app.take import eager_take
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +43,10 @@ def install(wapp: WorkerApp, runtime: Runtime, batch_size: int, batch_wait_s: fl
     app = wapp.app
 
     async def segments(stream: Any) -> None:
-        # Unacknowledged, not take_events: take_events acks the batch in a `finally`, so a
-        # batch cancelled mid-way (shutdown, rebalance) would be committed without being
-        # applied. Eager: a batch ends when nothing more is queued (stream.app.take).
+        # noack_take, not take_events: take_events acks the batch in a `finally`, so a batch
+        # cancelled mid-way (shutdown, rebalance) would be committed without being applied.
         try:
-            async for events in eager_take(stream, batch_size, within=batch_wait_s):
+            async for events in stream.noack_take(batch_size, within=batch_wait_s):
 
                 async def acknowledge(batch: Sequence[Any] = events) -> None:
                     for event in batch:

@@ -39,8 +39,6 @@ Consuming (the classes below, installed by `App`; docs/worker.md, "Faust pitfall
 - faust `Consumer.commit_and_end_transactions`, `should_stop` and `commit(...,
   start_new_transaction=)`: the app's stop commits without ending the transactions, so the
   consumer's stop after it has one to commit into (`Consumer`).
-- faust `Stream._enable_passive` and `Stream._processors`: `stream.app.take.eager_take`, a
-  copy of `Stream.noack_take` that also ends a batch when the stream's queue is empty.
 """
 
 from __future__ import annotations
@@ -143,18 +141,6 @@ def key_partitions(table: Any) -> MutableMapping[bytes, int]:
 
 
 # --- consuming ------------------------------------------------------------------------------
-
-
-def enable_passive(stream: Any, channel: Any) -> None:
-    """Have `stream` read `channel` in the background, running its processors per event."""
-    stream._enable_passive(channel)
-
-
-def remove_processor(stream: Any, processor: Callable[[Any], Any]) -> None:
-    """Undo `stream.add_processor(processor)`."""
-    stream._processors.remove(processor)
-
-
 # Two corrections to faust-streaming 0.15.3, without which the worker loses input on
 # rebalances: both drop records that the consumer has already moved past, so nothing reads
 # them again; Faust's bookkeeping then treats the hole like a gap in the log, and the next
