@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import difflib
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,16 +15,13 @@ from aiokafka import AIOKafkaConsumer
 
 from stream.cli.describe import describe, describe_dead_letter, segment_labels
 from stream.cli.failures import loglevel_option
+from stream.cli.materialize import load_rules
 from stream.cli.options import setting_option, settings_from
 from stream.core import changes
 from stream.core.changes import Change, SegmentChange
 from stream.core.language.ast import RuleSet
-from stream.core.language.loader import load_file
-from stream.errors import DefinitionError
 from stream.ops.kafka_security import PLAINTEXT, KafkaSecurity
 from stream.ops.probe import require_broker
-
-EXIT_RULES = 2
 
 OnMessage = Callable[[int, int, bytes], None]  # partition, offset, value
 
@@ -66,17 +62,6 @@ async def follow(
                         on_message(record.partition, record.offset, record.value)
     finally:
         await consumer.stop()
-
-
-def _load_rules(path: Path | None) -> RuleSet | None:
-    if path is None:
-        return None
-    try:
-        return load_file(path)
-    except DefinitionError as error:
-        for line in error.lines():
-            click.echo(line, err=True)
-        sys.exit(EXIT_RULES)
 
 
 def _check_segment(segment: str | None, rules: RuleSet | None, path: Path | None) -> None:
@@ -166,7 +151,7 @@ def command(
             raise click.UsageError("--segment and --contact filter changes, not dead letters")
         topic, show = settings.dlq_topic, _show_dead_letters(as_json)
     else:
-        rules = _load_rules(settings.rules_file)
+        rules = load_rules(settings.rules_file)
         _check_segment(segment, rules, settings.rules_file)
         labels = segment_labels(rules)
         topic, show = settings.changes_topic, _show_changes(labels, segment, contact, as_json)
