@@ -9,6 +9,7 @@ import logging
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import faust
@@ -115,11 +116,17 @@ def build(
     install(wapp, runtime, settings.batch_size, settings.batch_wait.total_seconds())
     if settings.web_port > 0:
         install_web(wapp, runtime, metrics, rules, settings.bootstrap_servers(), security)
-    return wapp, runtime, heartbeat(runtime, progress), follower(settings, runtime, versions,
-                                                                 follow_from)  # fmt: skip
+    follows = follower(settings, runtime, versions, follow_from, lambda: wapp.app.should_stop)
+    return wapp, runtime, heartbeat(runtime, progress), follows
 
 
-def follower(settings: Settings, runtime: Runtime, versions: Versions, start: int) -> Follower:
+def follower(
+    settings: Settings,
+    runtime: Runtime,
+    versions: Versions,
+    start: int,
+    stopping: Callable[[], bool],
+) -> Follower:
     """The service that follows the definitions topic from offset `start`."""
     security = KafkaSecurity.of(settings)
     bootstrap, topic = settings.bootstrap_servers(), settings.definitions_topic
@@ -133,7 +140,7 @@ def follower(settings: Settings, runtime: Runtime, versions: Versions, start: in
     async def announce(record: Switch) -> None:
         await publish(bootstrap, topic, record, security)
 
-    switcher = Switcher(runtime, settings.app_id, open_input, announce)
+    switcher = Switcher(runtime, settings.app_id, open_input, announce, stopping)
     return Follower(runtime, versions, DefinitionsFeed(bootstrap, security, topic, start), switcher)
 
 

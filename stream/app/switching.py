@@ -40,6 +40,9 @@ class Switcher:
     group: str
     open_input: Callable[[int], PartitionInput]
     announce: Callable[[Switch], Awaitable[None]]  # writes the `switched:` record
+    # True once the app stops: Faust stops the app (and its producer) before this service,
+    # so a switch begun then could not make its batch durable.
+    stopping: Callable[[], bool] = lambda: False
 
     async def __call__(self, number: int, part: Partition, engine: Engine) -> None:
         runtime = self.runtime
@@ -55,13 +58,23 @@ class Switcher:
                 number, version, total, version_from(part),
             )  # fmt: skip
             await self._rounds(number, part, rebuild, source, started)
-            switch = self._switch(number, part, rebuild, source)
-            # Shielded: abandoned half-way, the switch would leave memory and store apart.
-            at = await asyncio.shield(switch)
+            switch = asyncio.ensure_future(self._switch(number, part, rebuild, source))
+            try:
+                # Shielded: abandoned half-way, the switch would leave memory and store apart.
+                at = await asyncio.shield(switch)
+            except asyncio.CancelledError:
+                # Abandoned once the switch has begun (the worker stops): it ends first, so
+                # that whoever waits on the abandoned rebuild (the stop, before the producer
+                # goes) also waits for the switch's flush.
+                await switch
+                raise
         finally:
             await source.stop()
         if at is None:
-            log.info("partition %d: rebuild for version %s abandoned: revoked", number, version)
+            log.info(
+                "partition %d: rebuild for version %s abandoned: revoked or stopping",
+                number, version,
+            )  # fmt: skip
             return
         await self.announce(Switch(self.group, number, version, at))
 
@@ -94,12 +107,13 @@ class Switcher:
     async def _switch(
         self, number: int, part: Partition, rebuild: Rebuild, source: PartitionInput
     ) -> int | None:
-        """Catch up and switch under the lock; the switch instant, None when revoked."""
+        """Catch up and switch under the lock; the switch instant, None when revoked or stopping."""
         runtime = self.runtime
         async with runtime.lock:
             await runtime.settle()
             if (
-                not runtime.assignment.settled()
+                self.stopping()
+                or not runtime.assignment.settled()
                 or dict(runtime.partitions.loaded()).get(number) is not part
             ):
                 return None

@@ -1,7 +1,9 @@
-"""Two workers in a group switch every partition; a rebalance during a rebuild completes it."""
+"""Two workers in a group switch every partition; a rebalance during a rebuild completes it on
+the new owner."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +26,7 @@ from tests.support.switching import (
 )
 from tests.support.versions import version_b_text
 
-PARTITIONS = 4
+PARTITIONS = 8  # four rebuilds a worker, one after another: the first leaves mid-way
 
 
 def test_a_rebalance_during_a_rebuild_completes_it_on_the_new_owner(
@@ -45,6 +47,14 @@ def test_a_rebalance_during_a_rebuild_completes_it_on_the_new_owner(
     try:
         first.wait_ready()
         wait_for(lambda: first.handled() == len(lines), 180, what="the history applied")
+        second.start()
+        wait_for(
+            lambda: _owned(first) and _owned(second)
+            and _owned(first) | _owned(second) == set(range(PARTITIONS))
+            and not _owned(first) & _owned(second),
+            120, what="the group shared out every partition",
+        )  # fmt: skip
+        left = _owned(first)
         published = subprocess.run(
             [sys.executable, "-m", "stream", "rules", "publish", str(new_file),
              "--broker", kafka_bootstrap, "--topic", names.definitions],
@@ -52,7 +62,9 @@ def test_a_rebalance_during_a_rebuild_completes_it_on_the_new_owner(
         )  # fmt: skip
         assert published.returncode == 0, published.stderr
         wait_for(lambda: ": rebuilding for version" in first.log_text(), 60, what="a rebuild")
-        second.start()  # the group rebalances while the first worker rebuilds
+        # The first worker leaves the group while it rebuilds: the second owns its
+        # partitions next, and must rebuild and switch those the first had not switched.
+        assert first.stop() == 0, first.log_text()[-4000:]
         wait_for(
             lambda: len(switches(kafka_bootstrap, names.definitions, names.app_id,
                                  new.version_hash)) == PARTITIONS,
@@ -70,9 +82,25 @@ def test_a_rebalance_during_a_rebuild_completes_it_on_the_new_owner(
         )  # fmt: skip
     finally:
         for worker in (first, second):
-            if worker.proc is not None:
+            if worker.proc is not None and worker.proc.poll() is None:
                 worker.stop()
-    assert "switched to version" in second.log_text()  # the new owner switched some
+    by_first = _switched_in(first)
+    assert left - by_first, f"the first worker switched all of {sorted(left)} before it left"
+    assert left - by_first <= _switched_in(second)  # the new owner completed them
     assert_switched(changes_of(records), lines, switched, old, new, PARTITIONS)
     for worker in (first, second):
         worker.assert_healthy()
+
+
+def _owned(worker: WorkerProcess) -> set[int]:
+    """The input partitions of the worker's latest assignment, from its log line."""
+    found = re.findall(r"assigned partitions ([0-9, -]*) of \S+-events", worker.log_text())
+    owned: set[int] = set()
+    for span in found[-1].split(", ") if found and found[-1] else []:
+        low, _, high = span.partition("-")
+        owned.update(range(int(low), int(high or low) + 1))
+    return owned
+
+
+def _switched_in(worker: WorkerProcess) -> set[int]:
+    return {int(p) for p in re.findall(r"partition (\d+) switched to version", worker.log_text())}
