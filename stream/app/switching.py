@@ -45,13 +45,15 @@ class Switcher:
     stopping: Callable[[], bool] = lambda: False
 
     async def __call__(self, number: int, part: Partition, engine: Engine) -> None:
+        if self.stopping():  # the next partition's rebuild, while the worker stops
+            return
         runtime = self.runtime
         version = engine.rules_version
         started = time.monotonic()
         rebuild = Rebuild(number, engine, runtime.policy, runtime.clock)
         source = self.open_input(number)
-        await source.start()
         try:
+            await source.start()  # inside: abandoned while starting, its consumer is closed
             total = source.left(part.offsets)
             log.info(
                 "partition %d: rebuilding for version %s from %d records of history (from %s)",
