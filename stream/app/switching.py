@@ -45,8 +45,6 @@ class Switcher:
     stopping: Callable[[], bool] = lambda: False
 
     async def __call__(self, number: int, part: Partition, engine: Engine) -> None:
-        if self.stopping():  # the next partition's rebuild, while the worker stops
-            return
         runtime = self.runtime
         version = engine.rules_version
         started = time.monotonic()
