@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -12,42 +10,34 @@ import orjson
 from stream.app.definitions import publish
 from stream.core.definitions import Version
 from stream.core.language.ast import RuleSet
-from stream.core.language.loader import load_file, load_text
+from stream.core.language.loader import load_file
 from stream.core.timefmt import parse_ts
 from stream.testing.generate import generate
 from stream.testing.waiting import wait_for
 from stream.testing.worker import Names
 from tests.e2e.harness import WorkerProcess, changes_of, partition_of, produce, read_topic
-from tests.support import EXAMPLE_RULES, ROOT
+from tests.support import EXAMPLE_RULES
 from tests.support.switching import (
     View,
     assert_switched,
     fold,
     lines_of,
+    publish_file,
     replayed,
     switches,
     unique,
     up_to,
+    version_b,
 )
-from tests.support.versions import version_b_text
 from tests.support.web import free_port, scrape
 
 PARTITIONS = 2
 
 
-def _segstream(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stream", *args], cwd=ROOT, capture_output=True, text=True,
-        timeout=120,
-    )  # fmt: skip
-
-
 def test_a_published_version_is_rebuilt_and_switched_to_and_a_bad_one_is_ignored(
     kafka_bootstrap: str, unique_name: str, tmp_path: Path
 ) -> None:
-    old, new_file = load_file(EXAMPLE_RULES), tmp_path / "b.yaml"
-    new_file.write_text(version_b_text())
-    new = load_text(new_file.read_text())
+    old, (new_file, new) = load_file(EXAMPLE_RULES), version_b(tmp_path)
     lines = [orjson.dumps(e) for e in generate(400, 9000, seed=5, days=30.0)]
     history, live = lines[:6000], lines[6000:]
     names = Names(unique_name)
@@ -61,11 +51,7 @@ def test_a_published_version_is_rebuilt_and_switched_to_and_a_bad_one_is_ignored
     try:
         worker.wait_ready()
         wait_for(lambda: worker.handled() == len(history), 120, what="the history applied")
-        published = _segstream(
-            "rules", "publish", str(new_file), "--broker", kafka_bootstrap,
-            "--topic", names.definitions,
-        )  # fmt: skip
-        assert published.returncode == 0, published.stderr
+        publish_file(kafka_bootstrap, new_file, names.definitions)
         produce(kafka_bootstrap, names.events, live, PARTITIONS)  # during the rebuild
         wait_for(
             lambda: len(switches(kafka_bootstrap, names.definitions, names.app_id,
@@ -104,9 +90,7 @@ def test_a_published_version_is_rebuilt_and_switched_to_and_a_bad_one_is_ignored
 def test_kill_9_during_the_rebuild_then_restart_switches_the_same(
     kafka_bootstrap: str, unique_name: str, tmp_path: Path
 ) -> None:
-    old, new_file = load_file(EXAMPLE_RULES), tmp_path / "b.yaml"
-    new_file.write_text(version_b_text())
-    new = load_text(new_file.read_text())
+    old, (new_file, new) = load_file(EXAMPLE_RULES), version_b(tmp_path)
     lines = [orjson.dumps(e) for e in generate(3000, 60_000, seed=8, days=30.0)]
     names = Names(unique_name)
     produce(kafka_bootstrap, names.events, lines, PARTITIONS)
@@ -115,11 +99,7 @@ def test_kill_9_during_the_rebuild_then_restart_switches_the_same(
     try:
         worker.wait_ready()
         wait_for(lambda: worker.handled() == len(lines), 180, what="the history applied")
-        published = _segstream(
-            "rules", "publish", str(new_file), "--broker", kafka_bootstrap,
-            "--topic", names.definitions,
-        )  # fmt: skip
-        assert published.returncode == 0, published.stderr
+        publish_file(kafka_bootstrap, new_file, names.definitions)
         wait_for(lambda: ": rebuilding for version" in worker.log_text(), 60, what="a rebuild")
         worker.kill()
         assert "switched to version" not in worker.log_text()

@@ -4,27 +4,26 @@ the new owner."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
 
-from stream.core.language.loader import load_file, load_text
+from stream.core.language.loader import load_file
 from stream.testing.generate import generate
 from stream.testing.waiting import wait_for
 from stream.testing.worker import Names
 from tests.e2e.harness import WorkerProcess, changes_of, produce, read_topic
-from tests.support import EXAMPLE_RULES, ROOT
+from tests.support import EXAMPLE_RULES
 from tests.support.switching import (
     assert_switched,
     fold,
     lines_of,
+    publish_file,
     replayed,
     switches,
     unique,
+    version_b,
 )
-from tests.support.versions import version_b_text
 
 PARTITIONS = 8  # four rebuilds a worker, one after another: the first leaves mid-way
 
@@ -32,9 +31,7 @@ PARTITIONS = 8  # four rebuilds a worker, one after another: the first leaves mi
 def test_a_rebalance_during_a_rebuild_completes_it_on_the_new_owner(
     kafka_bootstrap: str, unique_name: str, tmp_path: Path
 ) -> None:
-    old, new_file = load_file(EXAMPLE_RULES), tmp_path / "b.yaml"
-    new_file.write_text(version_b_text())
-    new = load_text(new_file.read_text())
+    old, (new_file, new) = load_file(EXAMPLE_RULES), version_b(tmp_path)
     lines = [orjson.dumps(e) for e in generate(3000, 60_000, seed=9, days=30.0)]
     names = Names(unique_name)
     produce(kafka_bootstrap, names.events, lines, PARTITIONS)
@@ -55,12 +52,7 @@ def test_a_rebalance_during_a_rebuild_completes_it_on_the_new_owner(
             120, what="the group shared out every partition",
         )  # fmt: skip
         left = _owned(first)
-        published = subprocess.run(
-            [sys.executable, "-m", "stream", "rules", "publish", str(new_file),
-             "--broker", kafka_bootstrap, "--topic", names.definitions],
-            cwd=ROOT, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-        assert published.returncode == 0, published.stderr
+        publish_file(kafka_bootstrap, new_file, names.definitions)
         wait_for(lambda: ": rebuilding for version" in first.log_text(), 60, what="a rebuild")
         # The first worker leaves the group while it rebuilds: the second owns its
         # partitions next, and must rebuild and switch those the first had not switched.

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -13,9 +16,12 @@ from stream.app.definitions import read_records
 from stream.core.changes import Change
 from stream.core.definitions import Switch
 from stream.core.language.ast import RuleSet
+from stream.core.language.loader import load_text
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
 from tests.e2e.harness import partition_of
+from tests.support import ROOT
+from tests.support.versions import version_b_text
 
 View = dict[str, tuple[frozenset[str], Any]]
 
@@ -118,3 +124,20 @@ def assert_switched(
         expected = replayed(new, up_to(own, at), at)
         assert fold(before) != expected
         assert fold(before + rules, strict=True) == expected
+
+
+def version_b(directory: Path) -> tuple[Path, RuleSet]:
+    """Version B of the example rules written to `directory`, and as loaded."""
+    path = directory / "b.yaml"
+    path.write_text(version_b_text())
+    return path, load_text(path.read_text())
+
+
+def publish_file(bootstrap: str, path: Path, topic: str) -> None:
+    """`segstream rules publish PATH` to `topic`, as a user runs it; it must succeed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "stream", "rules", "publish", str(path), "--broker", bootstrap,
+         "--topic", topic],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
