@@ -80,12 +80,16 @@ class Follower(Service):
         versions: Versions,
         feed: DefinitionsFeed,
         rebuild: Rebuilder,
+        stopping: Callable[[], bool] = lambda: False,
         **kwargs: Any,
     ) -> None:
         self.runtime = runtime
         self.versions = versions
         self.feed = feed
         self.rebuild = rebuild
+        # Faust stops the app before this service: from then on nothing is rebuilt, or the
+        # rebuild loop would start the abandoned partition again, and again, until stopped.
+        self.stopping = stopping
         self._task: asyncio.Task[None] | None = None
         self._for: Engine | None = None  # the version the task in progress rebuilds for
         self._retry_at = 0.0
@@ -114,9 +118,10 @@ class Follower(Service):
 
     def behind(self) -> list[tuple[int, Partition]]:
         """The owned, loaded partitions whose states are not on the version in force, or
-        whose switch was begun and not made (first: they take no input until it is)."""
+        whose switch was begun and not made (first: they take no input until it is); none
+        once the worker stops."""
         runtime, version = self.runtime, self.versions.in_force.rules_version
-        if not runtime.assignment.settled():
+        if self.stopping() or not runtime.assignment.settled():
             return []
         owned = set(runtime.assignment.owned())
         found = [

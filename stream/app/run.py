@@ -141,7 +141,8 @@ def follower(
         await publish(bootstrap, topic, record, security)
 
     switcher = Switcher(runtime, settings.app_id, open_input, announce, stopping)
-    return Follower(runtime, versions, DefinitionsFeed(bootstrap, security, topic, start), switcher)
+    feed = DefinitionsFeed(bootstrap, security, topic, start)
+    return Follower(runtime, versions, feed, switcher, stopping=stopping)
 
 
 def heartbeat(runtime: Runtime, progress: Progress) -> Heartbeat:
