@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +92,7 @@ def browser(width: int = 1280, height: int = 1600) -> Iterator[Page]:
             [path, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
              "--remote-debugging-port=0", f"--user-data-dir={profile}",
              f"--window-size={width},{height}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
         try:
             port_file = Path(profile) / "DevToolsActivePort"
@@ -109,3 +111,27 @@ def browser(width: int = 1280, height: int = 1600) -> Iterator[Page]:
                 yield page
         finally:
             stop_process(proc, 10)
+            # Its renderer and crashpad helpers can outlive it and still write into the
+            # profile, which would make removing the directory fail: end the whole group.
+            _end_group(proc.pid)
+
+
+def _end_group(group: int, timeout: float = 10.0) -> None:
+    """kill -9 every process left in process group `group`, and wait until none runs."""
+    with suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+    wait_for(
+        lambda: not _running_in_group(group), timeout, interval=0.05, what="chromium's helpers"
+    )
+
+
+def _running_in_group(group: int) -> bool:
+    """Whether a process of group `group` still runs (a zombie, which writes nothing, does not)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # it ended while we looked
+        if int(fields[2]) == group and fields[0] != "Z":
+            return True
+    return False
