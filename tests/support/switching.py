@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any
 import orjson
 
 from stream.app.definitions import read_records
+from stream.app.history import read_history
+from stream.core import changes as wire
 from stream.core.changes import Change
 from stream.core.definitions import Switch
 from stream.core.language.ast import RuleSet
@@ -141,3 +144,12 @@ def publish_file(bootstrap: str, path: Path, topic: str) -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def published(bootstrap: str, topic: str) -> list[Change]:
+    """Every change message of `topic` up to its end now: all that a worker has had
+    acknowledged so far, partition by partition."""
+    with tempfile.TemporaryDirectory(prefix="segstream-changes-") as into:
+        history = asyncio.run(read_history(bootstrap, topic, into))
+        lines = [line for h in history for line in Path(h.path).read_bytes().splitlines()]
+    return [wire.decode(line) for line in lines]
