@@ -16,6 +16,7 @@ from stream.app.processor import Policy
 from stream.app.runtime import Runtime
 from stream.app.telemetry import WorkerCollector
 from stream.app.topics import OutputTopics, TopicNames
+from stream.app.versions import Versions
 from stream.core.evaluation.engine import Engine
 from stream.core.language.loader import load_text
 from stream.ops.metrics import METRIC_NAMES, Counters
@@ -55,6 +56,10 @@ def _runtime(app: Any, metrics: Counters, clock: FixedClock) -> Runtime:
         assignment=Assignment(app, TOPICS.events),
         outputs=OutputTopics(()),
     )
+
+
+def _versions(metrics: Counters) -> Versions:
+    return Versions(Engine(RULES), Engine, metrics)
 
 
 def _message(offset: int, value: bytes, key: bytes | None, partition: int = 0) -> Any:
@@ -116,7 +121,7 @@ async def test_metrics_count_what_batches_published_and_read_state_at_scrape() -
     clock = FixedClock(101 * SECOND)  # the durable batch is stamped 1 s after its records
     metrics = Counters()
     runtime = _runtime(app, metrics, clock)
-    metrics.collect_with(WorkerCollector(runtime, app, RULES, lag=None))
+    metrics.collect_with(WorkerCollector(runtime, app, _versions(metrics), lag=None))
     runtime.mark_restored()
 
     async def acknowledge() -> None:
@@ -154,8 +159,11 @@ async def test_metrics_count_what_batches_published_and_read_state_at_scrape() -
     assert value("segstream_pending_deadlines", partition="0") == part.pending_deadlines
     assert value("segstream_recovery_records_remaining", kind="active") == 12
     assert value("segstream_ready") == 1
-    assert value("segstream_rules_info", hash=RULES.version_hash, version="1") == 1
-    assert value("segstream_rules_segments") == 2
+    rules_version = RULES.version_hash
+    info = {"hash": rules_version, "rules_version": rules_version, "version": "1"}
+    assert value("segstream_rules_info", **info, source="--rules") == 1
+    assert value("segstream_rules_segments", rules_version=rules_version) == 2
+    assert value("segstream_rules_undercounted_segments", partition="0") == 0
     assert metrics.snapshot()["changes_out"] == 5
 
 
@@ -163,7 +171,7 @@ def test_every_named_metric_is_exported_and_nothing_unnamed_is() -> None:
     app = _app([0])
     metrics = Counters()
     runtime = _runtime(app, metrics, FixedClock())
-    metrics.collect_with(WorkerCollector(runtime, app, RULES, lag=None))
+    metrics.collect_with(WorkerCollector(runtime, app, _versions(metrics), lag=None))
     runtime.partitions.get(0)
     metrics.count("segstream_changes_total", kind="segment", reason="event")
     metrics.count("segstream_dead_letters_total", reason="invalid_json")
