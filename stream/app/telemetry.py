@@ -162,7 +162,7 @@ class WorkerCollector(Collector):
             segments.add_metric([version], len(engine.rules.segments))
         under = GaugeMetricFamily(
             "segstream_rules_undercounted_segments",
-            "Segments that may be undercounted: the partition's rebuild history was too short.",
+            "Segments that may be undercounted: the partition's rebuild re-read too short a history.",
             labels=["partition"],
         )
         for number, part in loaded:
