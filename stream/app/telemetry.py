@@ -162,7 +162,7 @@ class WorkerCollector(Collector):
             segments.add_metric([version], len(engine.rules.segments))
         under = GaugeMetricFamily(
             "segstream_rules_undercounted_segments",
-            "Segments that may be undercounted: the partition's rebuild re-read too short a history.",
+            "Segments that may be undercounted: too short a history re-read for the switch.",
             labels=["partition"],
         )
         for number, part in loaded:
