@@ -15,6 +15,7 @@ from stream.app.ports import Clock, Writes
 from stream.app.processor import Effects, Partition, Policy, Record
 from stream.core.evaluation.engine import Engine
 from stream.core.evaluation.state import ContactState
+from stream.core.undercount import History
 
 
 class _Nothing:
@@ -43,6 +44,8 @@ class Rebuild:
             partition, engine, _Nothing(), scratch_policy, cache_size=sys.maxsize
         )
         self.records = 0  # input records fed so far
+        # The first applied event's time: the history's start, with input in timestamp order.
+        self.first: int | None = None
 
     def feed(self, records: Iterable[Record]) -> None:
         """Apply `records` (one batch, in offset order per topic), then the due deadlines."""
@@ -50,11 +53,17 @@ class Rebuild:
         for record in records:
             scratch.handle(record, self.clock, effects)
             self.records += 1
+            if self.first is None:
+                self.first = scratch.watermark
             if len(effects.changes) > 10_000:
                 effects = Effects()  # nobody reads them: a rebuild publishes nothing
         now = scratch.watermark
         if now is not None:
             scratch.sweep(now, Effects())
+
+    def history(self, truncated: bool) -> History:
+        """The event times the records fed span; `truncated` when retention cut them."""
+        return History(self.first, self._scratch.watermark, truncated)
 
     def states(self, now: int) -> dict[str, ContactState]:
         """Every contact's rebuilt state, with its deadlines up to `now` fired."""

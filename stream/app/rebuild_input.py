@@ -50,6 +50,10 @@ class PartitionInput:
             consumer.seek(tp, starts[tp])
             self.position[tp.topic] = self.first[tp.topic] = starts[tp]
 
+    def truncated(self) -> bool:
+        """Whether retention has removed the oldest records of some topic."""
+        return any(offset > 0 for offset in self.first.values())
+
     async def stop(self) -> None:
         await self._consumer.stop()
 

@@ -115,7 +115,7 @@ def build(
     )
     install(wapp, runtime, settings.batch_size, settings.batch_wait.total_seconds())
     if settings.web_port > 0:
-        install_web(wapp, runtime, metrics, rules, settings.bootstrap_servers(), security)
+        install_web(wapp, runtime, metrics, versions, settings.bootstrap_servers(), security)
     follows = follower(settings, runtime, versions, follow_from, lambda: wapp.app.should_stop)
     return wapp, runtime, heartbeat(runtime, progress), follows
 
@@ -140,7 +140,7 @@ def follower(
     async def announce(record: Switch) -> None:
         await publish(bootstrap, topic, record, security)
 
-    switcher = Switcher(runtime, settings.app_id, open_input, announce, stopping)
+    switcher = Switcher(runtime, settings.app_id, open_input, announce, versions, stopping)
     feed = DefinitionsFeed(bootstrap, security, topic, start)
     return Follower(runtime, versions, feed, switcher, stopping=stopping)
 

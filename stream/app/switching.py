@@ -6,7 +6,8 @@ lock, while live batches go on under the running version, in rounds until it is 
 durable, it reads the last records up to the live offsets, and the partition switches at
 its clock's `now`: the `reason: rules` messages, the rebuilt states, the deadline index and
 the meta's `rules_version` are one batch of the usual durable path (messages acknowledged,
-then states written). Then a `switched:` record goes to the definitions topic.
+then states written); the segments its history may undercount are logged. Then a
+`switched:` record goes to the definitions topic.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from stream.app.processor import Effects, Partition
 from stream.app.rebuild import Rebuild
 from stream.app.rebuild_input import PartitionInput
 from stream.app.runtime import Runtime
+from stream.app.versions import Versions
 from stream.core.definitions import Switch
 from stream.core.evaluation.engine import Engine
 from stream.core.timefmt import format_ts
@@ -40,6 +42,7 @@ class Switcher:
     group: str
     open_input: Callable[[int], PartitionInput]
     announce: Callable[[Switch], Awaitable[None]]  # writes the `switched:` record
+    versions: Versions  # notes the history each switch was rebuilt from
     # True once the app stops: Faust stops the app (and its producer) before this service,
     # so a switch begun then could not make its batch durable.
     stopping: Callable[[], bool] = lambda: False
@@ -142,6 +145,7 @@ class Switcher:
                 number, rebuild.engine.rules_version, format_ts(now), len(effects.changes),
                 rebuild.records, time.monotonic() - took,
             )  # fmt: skip
+            self.versions.note_rebuilt(number, rebuild.engine, rebuild.history(source.truncated()))
             return now
 
 

@@ -3,7 +3,8 @@
 The metrics that grow as the worker goes are `stream.ops.metrics.Counters`; the ones here
 are read when Prometheus asks: per loaded partition its counts and pending deadlines, the
 lag of the owned partitions (measured every `LAG_EVERY_S` by `LagWatch`, exactly as
-`segstream lag` does), the restore's progress, readiness and the rules in force.
+`segstream lag` does), the restore's progress, readiness, the definition versions the
+partitions run and the segments a rebuild may have undercounted.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from prometheus_client.registry import Collector
 
 from stream.app.assignment import Assignment, Readiness
 from stream.app.runtime import Runtime
-from stream.core.language.ast import RuleSet
+from stream.app.versions import Versions
 from stream.ops.kafka_security import PLAINTEXT, KafkaSecurity
 from stream.ops.lag import STATUSES, Report, Windows
 from stream.ops.metrics import PARTITION_COUNTS, ScrapedName
@@ -103,10 +104,12 @@ def _family(name: ScrapedName) -> str:
 class WorkerCollector(Collector):
     """Reads the worker's scrape-time metrics (`stream.ops.metrics.ScrapedName`)."""
 
-    def __init__(self, runtime: Runtime, app: Any, rules: RuleSet, lag: LagWatch | None) -> None:
+    def __init__(
+        self, runtime: Runtime, app: Any, versions: Versions, lag: LagWatch | None
+    ) -> None:
         self.runtime = runtime
         self.app = app
-        self.rules = rules
+        self.versions = versions
         self.lag = lag
 
     def collect(self) -> Iterator[Metric]:
@@ -136,12 +139,37 @@ class WorkerCollector(Collector):
         yield restore
         ready = readiness(self.runtime, self.app).ready
         yield GaugeMetricFamily("segstream_ready", "1 when /readyz answers 200.", int(ready))
-        info = InfoMetricFamily(_family("segstream_rules_info"), "The definition file in force.")
-        info.add_metric([], {"version": str(self.rules.version), "hash": self.rules.version_hash})
-        yield info
-        yield GaugeMetricFamily(
-            "segstream_rules_segments", "Segments in the rules in force.", len(self.rules.segments)
+        yield from self._rules()
+
+    def _rules(self) -> Iterator[Metric]:
+        """The versions the loaded partitions run (the one in force when none is loaded), and
+        per partition the segments its rebuild's history may undercount."""
+        loaded = self.runtime.partitions.loaded()
+        running = {part.engine.rules_version: part.engine for _, part in loaded}
+        if not running:
+            in_force = self.versions.in_force
+            running = {in_force.rules_version: in_force}
+        info = InfoMetricFamily(
+            _family("segstream_rules_info"), "A definition version the partitions run."
         )
+        segments = GaugeMetricFamily(
+            "segstream_rules_segments", "Segments in the version.", labels=["rules_version"]
+        )
+        for version, engine in sorted(running.items()):
+            source = self.versions.source(version)
+            labels = {"rules_version": version, "source": source, "hash": version}
+            info.add_metric([], {**labels, "version": str(engine.rules.version)})
+            segments.add_metric([version], len(engine.rules.segments))
+        under = GaugeMetricFamily(
+            "segstream_rules_undercounted_segments",
+            "Segments that may be undercounted: too short a history re-read for the switch.",
+            labels=["partition"],
+        )
+        for number, part in loaded:
+            under.add_metric([str(number)], len(self.versions.undercounted(part)))
+        yield info
+        yield segments
+        yield under
 
     def _lag(self) -> Iterator[Metric]:
         labels = ["topic", "partition"]

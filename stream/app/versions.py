@@ -1,5 +1,5 @@
 """The definition versions a worker knows: each loaded once, the one in force, and per
-partition the version its states were written under."""
+partition the version its states were written under and the history it was rebuilt from."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from stream.core.definitions import Version
 from stream.core.evaluation.engine import Engine
 from stream.core.language.ast import RuleSet
 from stream.core.language.loader import load_text
+from stream.core.undercount import History, undercounted
 from stream.errors import DefinitionError
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,9 @@ class Versions:
         self.make = make
         self.metrics = metrics
         self.engines: dict[str, Engine] = {start.rules_version: start}
+        self.sources: dict[str, str] = {}  # the file each version was published from
+        # Per partition, the version it was last rebuilt for here and the history re-read.
+        self.rebuilt: dict[int, tuple[str, History]] = {}
 
     def offer(self, record: Version) -> bool:
         """Load a version record of the topic; whether it changed the version in force.
@@ -43,6 +47,7 @@ class Versions:
             self._reject(version, record.source, f"its text is version {rules.version_hash}")
             return False
         self.metrics.count("segstream_rule_versions_seen_total")
+        self.sources[version] = record.source
         engine = self.engines.get(version)
         if engine is None:
             engine = self.engines[version] = self.make(rules)
@@ -76,3 +81,28 @@ class Versions:
             part.use(engine)
         if stored is None or stored in self.engines:
             part.rules_version = engine.rules_version
+
+    def source(self, version: str) -> str:
+        """The file `version` was published from (`--rules` for one not read from the topic)."""
+        return self.sources.get(version, "--rules")
+
+    def note_rebuilt(self, partition: int, engine: Engine, history: History) -> None:
+        """Note that `partition` switched to `engine` rebuilt from `history`, and log one
+        warning line per segment that history may undercount."""
+        self.rebuilt[partition] = (engine.rules_version, history)
+        for segment, why in undercounted(engine.rules, history).items():
+            log.warning("%s: may be undercounted on partition %d: %s", segment, partition, why)
+
+    def undercounted(self, part: Partition) -> dict[str, str]:
+        """The segments of the version `part` runs that may be undercounted now, with why.
+
+        Only a partition rebuilt here for that version has a known history; as its event
+        time moves on, the windows fill with live events and the names fall away.
+        """
+        found = self.rebuilt.get(part.partition)
+        if found is None or found[0] != part.engine.rules_version:
+            return {}
+        history = found[1]
+        if part.watermark is not None and history.last is not None:
+            history = history._replace(last=max(history.last, part.watermark))
+        return undercounted(part.engine.rules, history)

@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from stream.app.factory import WorkerApp
 from stream.app.runtime import Runtime
 from stream.app.telemetry import LAG_EVERY_S, LagWatch, WorkerCollector, readiness
-from stream.core.language.ast import RuleSet
+from stream.app.versions import Versions
 from stream.ops.kafka_security import PLAINTEXT, KafkaSecurity
 from stream.ops.metrics import Counters
 
@@ -23,7 +23,7 @@ def install_web(
     wapp: WorkerApp,
     runtime: Runtime,
     metrics: Counters,
-    rules: RuleSet,
+    versions: Versions,
     bootstrap: str,
     security: KafkaSecurity = PLAINTEXT,
 ) -> None:
@@ -32,7 +32,7 @@ def install_web(
     topics = wapp.topics
     inputs = (topics.events, topics.repartition)
     lag = LagWatch(bootstrap, app.conf.id, inputs, runtime.assignment, security)
-    metrics.collect_with(WorkerCollector(runtime, app, rules, lag))
+    metrics.collect_with(WorkerCollector(runtime, app, versions, lag))
 
     async def healthz(self: Any, request: Any) -> Any:
         """200 while the process runs."""

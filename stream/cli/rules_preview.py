@@ -22,18 +22,17 @@ from stream.app.history import read_history
 from stream.cli.options import jobs_option, setting_option, settings_from
 from stream.cli.replay_jobs import Checks, replayed
 from stream.cli.rules import broker_options, connected, current, loaded_or_exit, rules, versions
-from stream.core.definitions import statuses, windows
+from stream.core.definitions import statuses
 from stream.core.events import check_future, check_size, decode_event
 from stream.core.language.ast import RuleSet
-from stream.core.language.durations import format_duration
 from stream.core.language.loader import load_text
 from stream.core.timefmt import format_ts
+from stream.core.undercount import History, undercounted
 from stream.errors import DefinitionError, InvalidInput
 from stream.settings import Settings
 
 EXAMPLES = 5  # example contacts per direction: the smallest ids, for the same answer each run
 _MICROSECOND = timedelta(microseconds=1)
-_DAY = 86_400_000_000
 
 
 @dataclass(slots=True)
@@ -70,25 +69,6 @@ def _evaluate(
                 found.add(result.members)
                 found.extend(result.first, result.last)
     return found
-
-
-def _undercounted(ruleset: RuleSet, history: Memberships, truncated: bool) -> dict[str, str]:
-    """Segments whose windows reach before the history's start, with why."""
-    out: dict[str, str] = {}
-    if history.first is None or history.last is None:
-        return out
-    span = history.last - history.first
-    for segment in ruleset.segments:
-        reach = windows(ruleset, segment.id)
-        if truncated and None in reach:
-            out[segment.id] = "counts over all time, and retention has cut the history"
-        longest = max((w for w in reach if w is not None), default=0)
-        if longest > span and segment.id not in out:
-            out[segment.id] = (
-                f"a window of {format_duration(longest)} is longer than the history "
-                f"({span / _DAY:.1f} days)"
-            )
-    return out
 
 
 def _report(
@@ -229,7 +209,8 @@ def preview_command(
         before = _evaluate(before_rules, files, jobs, checks, until)
         after = _evaluate(after_rules, files, jobs, checks, until)
     report = _report(before_rules, after_rules, before, after)
-    for segment_id, why in _undercounted(after_rules, after, truncated).items():
+    retained = History(after.first, after.last, truncated)
+    for segment_id, why in undercounted(after_rules, retained).items():
         click.echo(f"{segment_id}: may be undercounted: {why}", err=True)
     if as_json:
         sys.stdout.buffer.write(orjson.dumps(report) + b"\n")

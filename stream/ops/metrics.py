@@ -93,11 +93,15 @@ ScrapedName = Literal[
     "segstream_recovery_records_remaining",
     # 1 when /readyz answers 200: every assigned partition recovered and loaded
     "segstream_ready",
-    # the definition file in force: labels version (its `version`) and hash (its
-    # version hash, which change messages carry as rules_version); always 1
+    # a definition version the loaded partitions run (the one in force when none is
+    # loaded): labels rules_version (the version hash change messages carry; also as hash),
+    # source (the file it was published from) and version (its `version`); always 1
     "segstream_rules_info",
-    # segments defined in the rules in force
+    # segments defined in such a version, by rules_version
     "segstream_rules_segments",
+    # segments that may be undercounted per loaded input partition: its rebuild for the
+    # version it runs re-read a history shorter than their windows (0 when not rebuilt here)
+    "segstream_rules_undercounted_segments",
 ]
 
 MetricName = CounterName | HistogramName | ScrapedName

@@ -1,4 +1,5 @@
-"""The worker follows the definitions topic: rebuild, switch, and a bad version ignored."""
+"""The worker follows the definitions topic: rebuild, switch (naming the segments its history
+may undercount), and a bad version ignored."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from pathlib import Path
 import orjson
 
 from stream.app.definitions import publish
-from stream.core.definitions import Version
+from stream.core.definitions import Switch, Version
 from stream.core.language.ast import RuleSet
 from stream.core.language.loader import load_file
 from stream.core.timefmt import parse_ts
+from stream.core.undercount import History, undercounted
 from stream.testing.generate import generate
 from stream.testing.waiting import wait_for
 from stream.testing.worker import Names
@@ -71,6 +73,7 @@ def test_a_published_version_is_rebuilt_and_switched_to_and_a_bad_one_is_ignored
         assert samples["segstream_rule_versions_rejected_total"][()] == 1
         assert samples["segstream_rule_switches_total"][()] == PARTITIONS
         switched = switches(kafka_bootstrap, names.definitions, names.app_id, new.version_hash)
+        _assert_undercounts_named(worker.log_text(), samples, new, lines, switched)
         finals = {p: _final_view(new, lines, p) for p in range(PARTITIONS)}
         records = read_topic(
             kafka_bootstrap, names.changes,
@@ -121,6 +124,37 @@ def test_kill_9_during_the_rebuild_then_restart_switches_the_same(
     finally:
         worker.stop()
     assert_switched(changes_of(records), lines, switched, old, new, PARTITIONS)
+
+
+def _assert_undercounts_named(
+    log_text: str,
+    samples: dict[str, dict[tuple[tuple[str, str], ...], float]],
+    new: RuleSet,
+    lines: list[bytes],
+    switched: dict[int, Switch],
+) -> None:
+    """The segments each partition's rebuild may undercount (its history re-read, from the
+    first event to the switch instant, is shorter than B's longest windows) are logged at
+    the switch, and counted per partition on /metrics, where the version is B's."""
+    logged, expected = set(), set()
+    for line in log_text.splitlines():
+        if "[WARNING]" in line and ": may be undercounted on partition " in line:
+            logged.add(line.split("[WARNING] ", 1)[1])
+    for p in range(PARTITIONS):
+        own = [parse_ts(orjson.loads(line)["timestamp"]) for line in lines_of(lines, p, PARTITIONS)]
+        found = undercounted(new, History(own[0], switched[p].at))
+        assert found
+        expected |= {
+            f"{s}: may be undercounted on partition {p}: {why}" for s, why in found.items()
+        }
+        now = undercounted(new, History(own[0], max(own)))  # live events since: event time on
+        gauge = samples["segstream_rules_undercounted_segments"][(("partition", str(p)),)]
+        assert gauge == len(now)
+    assert logged == expected
+    version = new.version_hash
+    info = {"hash": version, "rules_version": version, "source": "b.yaml", "version": "1"}
+    assert samples["segstream_rules_info"] == {tuple(sorted(info.items())): 1}
+    assert samples["segstream_rules_segments"] == {(("rules_version", version),): len(new.segments)}
 
 
 def _partition(contact: str) -> int:

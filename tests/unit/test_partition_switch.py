@@ -16,6 +16,7 @@ from stream.core.evaluation.engine import Engine
 from stream.core.language.loader import load_text
 from stream.core.replay import Replayer, replay_lines
 from stream.core.timefmt import parse_ts
+from stream.core.undercount import History
 from stream.testing.fakes import MemoryStore
 from stream.testing.generate import generate
 from tests.support import DAY, EXAMPLE_RULES
@@ -77,6 +78,8 @@ def test_a_switch_between_batches_equals_replay_under_the_new_version() -> None:
     assert rebuild.records == cut
     now = part.now(_never)
     assert now is not None
+    first = parse_ts(orjson.loads(LINES[0])["timestamp"])
+    assert rebuild.history(truncated=False) == History(first, now, False)  # what it re-read
     effects = Effects()
     part.switch(rebuild.engine, rebuild.states(now), now, effects)
     switched = effects.changes

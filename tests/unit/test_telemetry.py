@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,8 +17,11 @@ from stream.app.processor import Policy
 from stream.app.runtime import Runtime
 from stream.app.telemetry import WorkerCollector
 from stream.app.topics import OutputTopics, TopicNames
+from stream.app.versions import Versions
+from stream.core.definitions import Version
 from stream.core.evaluation.engine import Engine
 from stream.core.language.loader import load_text
+from stream.core.undercount import History
 from stream.ops.metrics import METRIC_NAMES, Counters
 from stream.testing.fakes import FixedClock, MemoryStore, RecordingSink
 
@@ -55,6 +59,10 @@ def _runtime(app: Any, metrics: Counters, clock: FixedClock) -> Runtime:
         assignment=Assignment(app, TOPICS.events),
         outputs=OutputTopics(()),
     )
+
+
+def _versions(metrics: Counters) -> Versions:
+    return Versions(Engine(RULES), Engine, metrics)
 
 
 def _message(offset: int, value: bytes, key: bytes | None, partition: int = 0) -> Any:
@@ -116,7 +124,7 @@ async def test_metrics_count_what_batches_published_and_read_state_at_scrape() -
     clock = FixedClock(101 * SECOND)  # the durable batch is stamped 1 s after its records
     metrics = Counters()
     runtime = _runtime(app, metrics, clock)
-    metrics.collect_with(WorkerCollector(runtime, app, RULES, lag=None))
+    metrics.collect_with(WorkerCollector(runtime, app, _versions(metrics), lag=None))
     runtime.mark_restored()
 
     async def acknowledge() -> None:
@@ -154,8 +162,11 @@ async def test_metrics_count_what_batches_published_and_read_state_at_scrape() -
     assert value("segstream_pending_deadlines", partition="0") == part.pending_deadlines
     assert value("segstream_recovery_records_remaining", kind="active") == 12
     assert value("segstream_ready") == 1
-    assert value("segstream_rules_info", hash=RULES.version_hash, version="1") == 1
-    assert value("segstream_rules_segments") == 2
+    rules_version = RULES.version_hash
+    info = {"hash": rules_version, "rules_version": rules_version, "version": "1"}
+    assert value("segstream_rules_info", **info, source="--rules") == 1
+    assert value("segstream_rules_segments", rules_version=rules_version) == 2
+    assert value("segstream_rules_undercounted_segments", partition="0") == 0
     assert metrics.snapshot()["changes_out"] == 5
 
 
@@ -163,7 +174,7 @@ def test_every_named_metric_is_exported_and_nothing_unnamed_is() -> None:
     app = _app([0])
     metrics = Counters()
     runtime = _runtime(app, metrics, FixedClock())
-    metrics.collect_with(WorkerCollector(runtime, app, RULES, lag=None))
+    metrics.collect_with(WorkerCollector(runtime, app, _versions(metrics), lag=None))
     runtime.partitions.get(0)
     metrics.count("segstream_changes_total", kind="segment", reason="event")
     metrics.count("segstream_dead_letters_total", reason="invalid_json")
@@ -178,3 +189,98 @@ def test_every_named_metric_is_exported_and_nothing_unnamed_is() -> None:
     exposed = {n + "_info" if families.get(n) == "info" else n for n in exposed}
     lag_named = {n for n in METRIC_NAMES if n.startswith("segstream_consumer_lag")}
     assert exposed == set(METRIC_NAMES) - lag_named  # lag series only once a sample was taken
+
+
+A_TEXT = "version: 1\nsegments:\n  - id: visitors\n    when: {event: page_view}\n"
+B_TEXT = (
+    "version: 1\nsegments:\n  - id: visitors\n    when: {event: page_view}\n"
+    "  - id: monthly\n    when: {event: page_view, within: 30d}\n"
+    "  - id: weekly\n    when: {event: page_view, within: 7d}\n"
+)
+A, B = load_text(A_TEXT, "a.yaml"), load_text(B_TEXT, "b.yaml")
+DAY = 86_400_000_000
+START = 1_790_000_000_000_000
+
+
+def _rules_samples(
+    metrics: Counters, prefix: str
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {key: value for key, value in _samples(metrics).items() if key[0].startswith(prefix)}
+
+
+def _info(rules_version: str, source: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    labels = {"hash": rules_version, "rules_version": rules_version, "source": source}
+    return "segstream_rules_info", tuple(sorted({**labels, "version": "1"}.items()))
+
+
+def _two_partitions() -> tuple[Counters, Versions, Runtime]:
+    metrics = Counters()
+    versions = Versions(Engine(A), Engine, metrics)
+    versions.offer(Version(A.version_hash, 0, "a.yaml", A_TEXT))
+    app = _app([0, 1])
+    runtime = _runtime(app, metrics, FixedClock())
+    metrics.collect_with(WorkerCollector(runtime, app, versions, lag=None))
+    return metrics, versions, runtime
+
+
+def test_rules_info_describes_the_versions_the_partitions_run() -> None:
+    metrics, versions, runtime = _two_partitions()
+    # No partition loaded: the version in force, from the file it was published from.
+    assert _rules_samples(metrics, "segstream_rules_info") == {_info(A.version_hash, "a.yaml"): 1}
+    versions.offer(Version(B.version_hash, 1, "b.yaml", B_TEXT))
+    assert _rules_samples(metrics, "segstream_rules_info") == {_info(B.version_hash, "b.yaml"): 1}
+
+    zero, one = runtime.partitions.get(0), runtime.partitions.get(1)
+    zero.use(versions.engines[A.version_hash])
+    one.use(versions.engines[A.version_hash])
+    assert _rules_samples(metrics, "segstream_rules_") == {
+        _info(A.version_hash, "a.yaml"): 1,
+        ("segstream_rules_segments", (("rules_version", A.version_hash),)): 1,
+        ("segstream_rules_undercounted_segments", (("partition", "0"),)): 0,
+        ("segstream_rules_undercounted_segments", (("partition", "1"),)): 0,
+    }
+    one.use(versions.engines[B.version_hash])  # switched; partition 0 not yet: both
+    found = _rules_samples(metrics, "segstream_rules_")
+    assert {k: v for k, v in found.items() if k[0] == "segstream_rules_info"} == {
+        _info(A.version_hash, "a.yaml"): 1,
+        _info(B.version_hash, "b.yaml"): 1,
+    }
+    assert found[("segstream_rules_segments", (("rules_version", B.version_hash),))] == 3
+    zero.use(versions.engines[B.version_hash])
+    found = _rules_samples(metrics, "segstream_rules_info")
+    assert found == {_info(B.version_hash, "b.yaml"): 1}
+
+
+def test_a_short_rebuild_history_is_logged_at_the_switch_and_counted_until_the_windows_fill(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    metrics, versions, runtime = _two_partitions()
+    versions.offer(Version(B.version_hash, 1, "b.yaml", B_TEXT))
+    engine = versions.engines[B.version_hash]
+    part = runtime.partitions.get(1)
+    runtime.partitions.get(0)  # never rebuilt here: 0
+    part.use(engine)
+    part.watermark = START + 5 * DAY
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, "stream.app.versions"):
+        versions.note_rebuilt(1, engine, History(START, START + 5 * DAY, truncated=False))
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
+        "monthly: may be undercounted on partition 1: a window of 30d is longer than the "
+        "history (5.0 days)",
+        "weekly: may be undercounted on partition 1: a window of 1w is longer than the "
+        "history (5.0 days)",
+    ]
+
+    def gauge(partition: str) -> float:
+        name = "segstream_rules_undercounted_segments"
+        return _rules_samples(metrics, name)[(name, (("partition", partition),))]
+
+    assert (gauge("0"), gauge("1")) == (0, 2)
+    part.watermark = START + 7 * DAY  # live events fill the week's window
+    assert gauge("1") == 1
+    part.watermark = START + 30 * DAY
+    assert gauge("1") == 0
+    # A partition that moved to another version since knows nothing of its history.
+    part.watermark = START + 5 * DAY
+    part.use(versions.engines[A.version_hash])
+    assert gauge("1") == 0

@@ -50,6 +50,7 @@ class Engine:
         limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.plan: Plan = compile_rules(rules, limits)
+        self.rules = rules
         self.rules_version = rules.version_hash
         self.horizon_us = horizon_us
         self._empty_feeds = [spec.empty() for spec in self.plan.feeds]
