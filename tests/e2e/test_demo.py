@@ -17,6 +17,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from stream.cli.describe import LEGEND
+from stream.testing.processes import stop_process
 from stream.testing.waiting import wait_for
 from tests.support import ROOT
 
@@ -70,8 +71,9 @@ def test_demo_prints_changes_and_a_summary(kafka_bootstrap: str, tmp_path: Path)
         try:
             out, after = _serve_until_looked_at(demo)
         finally:
-            demo.kill()
-            demo.wait(30)
+            # Ctrl-C first, as a user stops it: killed at once, it would leave its API and
+            # materialiser running.
+            stop_process(demo, 60, signal.SIGINT)
     assert demo.returncode == 0, out + after + errors.read_text()
     # It ends with the address of the status page of the run, one file that opens offline.
     last = after.splitlines()[-1]

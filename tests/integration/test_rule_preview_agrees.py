@@ -15,11 +15,18 @@ from stream.core.changes import Change
 from stream.core.language.loader import load_file
 from stream.core.timefmt import SECOND, format_ts, parse_ts
 from stream.testing.generate import generate
-from stream.testing.waiting import wait_for
 from stream.testing.worker import Names, broker_url
-from tests.e2e.harness import WorkerProcess, closing_events, produce
+from tests.e2e.harness import closing_events
 from tests.support import EXAMPLE_RULES, ROOT
-from tests.support.switching import View, fold, publish_file, published, switches, version_b
+from tests.support.switching import (
+    View,
+    every_switch,
+    fold,
+    publish_file,
+    published,
+    version_b,
+    worker_on,
+)
 
 PARTITIONS = 2
 
@@ -38,30 +45,18 @@ def test_the_preview_of_the_topic_and_of_the_file_is_what_the_switch_changes(
     history = tmp_path / "events.jsonl"
     history.write_bytes(b"\n".join(lines) + b"\n")
     names = Names(unique_name)
-    produce(kafka_bootstrap, names.events, lines, PARTITIONS)
-    worker = WorkerProcess(
-        kafka_bootstrap, EXAMPLE_RULES, names, tmp_path, partitions=PARTITIONS, clock="event"
-    )
-    worker.start()
-    try:
-        worker.wait_ready()
-        wait_for(lambda: worker.handled() == len(lines), 120, what="the history applied")
+    with worker_on(
+        kafka_bootstrap, names, lines, tmp_path, PARTITIONS, timeout=120, clock="event"
+    ) as worker:
         from_topic = _preview(kafka_bootstrap, names, new_file)
         from_file = _preview(
             kafka_bootstrap, names, new_file, "--current", str(EXAMPLE_RULES),
             "--events", str(history),
         )  # fmt: skip
         publish_file(kafka_bootstrap, new_file, names.definitions)
-        wait_for(
-            lambda: len(switches(kafka_bootstrap, names.definitions, names.app_id,
-                                 new.version_hash)) == PARTITIONS,
-            120, interval=0.5, what="every partition switched",
-        )  # fmt: skip
-        switched = switches(kafka_bootstrap, names.definitions, names.app_id, new.version_hash)
+        switched = every_switch(kafka_bootstrap, names, new.version_hash, PARTITIONS, 120)
         # A partition's switch record is written once its changes are acknowledged.
         changes = published(kafka_bootstrap, names.changes)
-    finally:
-        worker.stop()
     worker.assert_healthy()
 
     assert {p: s.at for p, s in switched.items()} == dict.fromkeys(range(PARTITIONS), end)

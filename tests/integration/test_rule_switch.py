@@ -17,19 +17,20 @@ from stream.core.undercount import History, undercounted
 from stream.testing.generate import generate
 from stream.testing.waiting import wait_for
 from stream.testing.worker import Names
-from tests.e2e.harness import WorkerProcess, changes_of, partition_of, produce, read_topic
+from tests.e2e.harness import changes_of, partition_of, produce, read_topic
 from tests.support import EXAMPLE_RULES
 from tests.support.switching import (
     View,
     assert_switched,
+    every_switch,
     fold,
     lines_of,
     publish_file,
     replayed,
-    switches,
     unique,
     up_to,
     version_b,
+    worker_on,
 )
 from tests.support.web import free_port, scrape
 
@@ -42,24 +43,13 @@ def test_a_published_version_is_rebuilt_and_switched_to_and_a_bad_one_is_ignored
     old, (new_file, new) = load_file(EXAMPLE_RULES), version_b(tmp_path)
     lines = [orjson.dumps(e) for e in generate(400, 9000, seed=5, days=30.0)]
     history, live = lines[:6000], lines[6000:]
-    names = Names(unique_name)
-    produce(kafka_bootstrap, names.events, history, PARTITIONS)
-    port = free_port()
-    worker = WorkerProcess(
-        kafka_bootstrap, EXAMPLE_RULES, names, tmp_path, partitions=PARTITIONS,
-        extra=["--web-port", str(port)],
-    )  # fmt: skip
-    worker.start()
-    try:
-        worker.wait_ready()
-        wait_for(lambda: worker.handled() == len(history), 120, what="the history applied")
+    names, port = Names(unique_name), free_port()
+    with worker_on(
+        kafka_bootstrap, names, history, tmp_path, PARTITIONS, extra=["--web-port", str(port)]
+    ) as worker:
         publish_file(kafka_bootstrap, new_file, names.definitions)
         produce(kafka_bootstrap, names.events, live, PARTITIONS)  # during the rebuild
-        wait_for(
-            lambda: len(switches(kafka_bootstrap, names.definitions, names.app_id,
-                                 new.version_hash)) == PARTITIONS,
-            120, interval=0.5, what="every partition switched",
-        )  # fmt: skip
+        switched = every_switch(kafka_bootstrap, names, new.version_hash, PARTITIONS, 120)
         wait_for(lambda: worker.handled() == len(lines), 120, what="the live events applied")
 
         # A version that does not load, straight to the topic: ignored, processing goes on.
@@ -72,14 +62,12 @@ def test_a_published_version_is_rebuilt_and_switched_to_and_a_bad_one_is_ignored
         samples = scrape(port) or {}
         assert samples["segstream_rule_versions_rejected_total"][()] == 1
         assert samples["segstream_rule_switches_total"][()] == PARTITIONS
-        switched = switches(kafka_bootstrap, names.definitions, names.app_id, new.version_hash)
         _assert_undercounts_named(worker.log_text(), samples, new, lines, switched)
         finals = {p: _final_view(new, lines, p) for p in range(PARTITIONS)}
         records = read_topic(
             kafka_bootstrap, names.changes,
             lambda rs: fold(changes_of(rs)) == _merged(finals), timeout=60,
         )  # fmt: skip
-    finally:
         worker.stop()
     worker.assert_healthy()
     assert_switched(changes_of(records), lines, switched, old, new, PARTITIONS)
@@ -96,23 +84,13 @@ def test_kill_9_during_the_rebuild_then_restart_switches_the_same(
     old, (new_file, new) = load_file(EXAMPLE_RULES), version_b(tmp_path)
     lines = [orjson.dumps(e) for e in generate(3000, 60_000, seed=8, days=30.0)]
     names = Names(unique_name)
-    produce(kafka_bootstrap, names.events, lines, PARTITIONS)
-    worker = WorkerProcess(kafka_bootstrap, EXAMPLE_RULES, names, tmp_path, partitions=PARTITIONS)
-    worker.start()
-    try:
-        worker.wait_ready()
-        wait_for(lambda: worker.handled() == len(lines), 180, what="the history applied")
+    with worker_on(kafka_bootstrap, names, lines, tmp_path, PARTITIONS) as worker:
         publish_file(kafka_bootstrap, new_file, names.definitions)
         wait_for(lambda: ": rebuilding for version" in worker.log_text(), 60, what="a rebuild")
         worker.kill()
         assert "switched to version" not in worker.log_text()
         worker.start()
-        wait_for(
-            lambda: len(switches(kafka_bootstrap, names.definitions, names.app_id,
-                                 new.version_hash)) == PARTITIONS,
-            180, interval=0.5, what="every partition switched after the restart",
-        )  # fmt: skip
-        switched = switches(kafka_bootstrap, names.definitions, names.app_id, new.version_hash)
+        switched = every_switch(kafka_bootstrap, names, new.version_hash, PARTITIONS, 180)
         expected = _merged(
             {p: replayed(new, lines_of(lines, p, PARTITIONS), switched[p].at)
              for p in range(PARTITIONS)}
@@ -121,8 +99,6 @@ def test_kill_9_during_the_rebuild_then_restart_switches_the_same(
             kafka_bootstrap, names.changes,
             lambda rs: fold(unique(changes_of(rs))) == expected, timeout=60,
         )  # fmt: skip
-    finally:
-        worker.stop()
     assert_switched(changes_of(records), lines, switched, old, new, PARTITIONS)
 
 

@@ -7,7 +7,8 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,10 @@ from stream.core.language.ast import RuleSet
 from stream.core.language.loader import load_text
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
-from tests.e2e.harness import partition_of
-from tests.support import ROOT
+from stream.testing.waiting import wait_for
+from stream.testing.worker import Names
+from tests.e2e.harness import WorkerProcess, partition_of, produce
+from tests.support import EXAMPLE_RULES, ROOT
 from tests.support.versions import version_b_text
 
 View = dict[str, tuple[frozenset[str], Any]]
@@ -75,6 +78,43 @@ def switches(bootstrap: str, topic: str, group: str, version: str) -> dict[int, 
         for _, r in records
         if isinstance(r, Switch) and r.group == group and r.rules_version == version
     }
+
+
+@contextmanager
+def worker_on(
+    bootstrap: str,
+    names: Names,
+    lines: list[bytes],
+    directory: Path,
+    partitions: int,
+    timeout: float = 180.0,
+    **options: Any,
+) -> Iterator[WorkerProcess]:
+    """`lines` produced to `names`' events topic, and a worker on the example rules (version
+    A) that has applied them all; stopped at the end if it still runs."""
+    produce(bootstrap, names.events, lines, partitions)
+    worker = WorkerProcess(
+        bootstrap, EXAMPLE_RULES, names, directory, partitions=partitions, **options
+    )
+    worker.start()
+    try:
+        worker.wait_ready()
+        wait_for(lambda: worker.handled() == len(lines), timeout, what="the history applied")
+        yield worker
+    finally:
+        if worker.alive():
+            worker.stop()
+
+
+def every_switch(
+    bootstrap: str, names: Names, version: str, partitions: int, timeout: float
+) -> dict[int, Switch]:
+    """Wait until all `partitions` of `names`' group have switched to `version`; the switches."""
+    wait_for(
+        lambda: len(switches(bootstrap, names.definitions, names.app_id, version)) == partitions,
+        timeout, interval=0.5, what=f"every partition switched to {version}",
+    )  # fmt: skip
+    return switches(bootstrap, names.definitions, names.app_id, version)
 
 
 def assert_no_seq_gap(changes: Iterable[Change]) -> None:
