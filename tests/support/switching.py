@@ -19,9 +19,9 @@ from stream.core.language.ast import RuleSet
 from stream.core.language.loader import load_text
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
+from stream.testing.versions import version_b_text
 from tests.e2e.harness import partition_of
 from tests.support import ROOT
-from tests.support.versions import version_b_text
 
 View = dict[str, tuple[frozenset[str], Any]]
 
