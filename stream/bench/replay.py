@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -56,6 +57,27 @@ def measure(data: Path, rules: Path | str | None) -> dict[str, Any]:
     stats: dict[str, Any] = json.loads(output)
     stats["rss_mib"] = usage.ru_maxrss / 1024
     return stats
+
+
+def timed_replay(data: Path, rules: Path, jobs: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of every process) of `segstream replay --jobs JOBS` over
+    `data`, its output discarded: the parallel replay's speed-up is a wall-clock figure."""
+    args = [sys.executable, "-m", "stream", "replay", "--rules", str(rules)]
+    args += ["--events", str(data), "--jobs", str(jobs)]
+    before = _children_cpu()
+    began = time.monotonic()
+    child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, errors = child.communicate()
+    wall = time.monotonic() - began
+    if child.returncode != 0:
+        raise BenchFailed(f"replay --jobs {jobs} failed: {errors.decode(errors='replace')[-300:]}")
+    return wall, _children_cpu() - before
+
+
+def _children_cpu() -> float:
+    """CPU seconds of every reaped child so far (a replay's jobs are its children)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_measurement(data: str, rules: str) -> dict[str, Any]:

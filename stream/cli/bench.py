@@ -13,7 +13,7 @@ import click
 
 from stream.bench import BenchFailed
 from stream.bench.data import cached_stream, stream_lines
-from stream.bench.replay import VALIDATE_ONLY, measure, rule_sets
+from stream.bench.replay import VALIDATE_ONLY, measure, rule_sets, timed_replay
 from stream.settings import Settings
 from stream.testing import EXAMPLE_RULES
 from stream.testing.worker import ChildExited
@@ -85,8 +85,18 @@ def bench() -> None:
     show_default=True,
     help="Size of the synthetic wide rule set measured beside the example rules.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Also time `segstream replay --jobs 1` and `--jobs N` over the file, wall clock, "
+    "one after the other (with --rounds, alternating).",
+)
+@click.option("--rounds", default=1, show_default=True, help="Pairs of --jobs runs.")
 @workdir_option
-def bench_replay(contacts: int, events: int, seed: int, wide: int, workdir: str) -> None:
+def bench_replay(
+    contacts: int, events: int, seed: int, wide: int, jobs: int | None, rounds: int, workdir: str
+) -> None:
     """Generate a stream, then time a bare orjson.loads loop and replay over the same file."""
     work = Path(workdir)
     data = cached_stream(work, contacts, events, seed, click.echo)
@@ -110,6 +120,16 @@ def bench_replay(contacts: int, events: int, seed: int, wide: int, workdir: str)
                 f"peak RSS {stats['rss_mib']:.0f} MiB, "
                 f"state {stats['state_bytes_per_contact']:.0f} B/contact over "
                 f"{stats['contacts']:,} contacts, {stats['changes']:,} changes"
+            )
+        for _ in range(rounds if jobs else 0):
+            assert jobs is not None
+            (one, one_cpu), (many, many_cpu) = (
+                timed_replay(data, EXAMPLE_RULES, n) for n in (1, jobs)
+            )
+            click.echo(
+                f"replay --jobs 1: {one:,.1f} s wall ({one_cpu:,.1f} s CPU); --jobs {jobs}: "
+                f"{many:,.1f} s wall ({many_cpu:,.1f} s CPU): {one / many:.2f}x "
+                f"(load average {os.getloadavg()[0]:.1f})"
             )
 
 

@@ -13,6 +13,7 @@ from stream.cli import (
     bench_page,  # noqa: F401  (registers `bench page` on the bench group)
     bench_restore,  # noqa: F401  (registers `bench restore` on the bench group)
     bench_serving,  # noqa: F401  (registers `bench serving` on the bench group)
+    bench_switch,  # noqa: F401  (registers `bench switch` on the bench group)
     bench_worker,  # noqa: F401  (registers `bench worker` on the bench group)
     catalog,
     demo,

@@ -1,4 +1,4 @@
-"""`segstream bench replay` measures the real replay: its change counts match `segstream replay`."""
+"""The benchmarks print every figure they promise, measured on the real replay and worker."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def _segstream(*args: str) -> str:
 def test_bench_replay_prints_every_measurement_against_bare_decode(tmp_path: Path) -> None:
     out = _segstream(
         "bench", "replay", "--contacts", "200", "--events", "1500", "--segments", "5",
-        "--workdir", str(tmp_path),
+        "--jobs", "2", "--workdir", str(tmp_path),
     )  # fmt: skip
     assert re.search(r"^bare orjson\.loads: [\d,]+ events/s", out, re.M), out
     assert re.search(r"^decode \+ validate each event, no rules: .*\(0\.\d+ of bare", out, re.M)
@@ -38,6 +38,7 @@ def test_bench_replay_prints_every_measurement_against_bare_decode(tmp_path: Pat
         "example rules",
         "5-segment rules",
     }, out
+    assert re.search(r"^replay --jobs 1: [\d.]+ s wall .*; --jobs 2: [\d.]+ s wall .*x ", out, re.M)
 
     stream = tmp_path / "events-200-1500-1.jsonl"
     printed = _segstream("replay", "--rules", str(EXAMPLE_RULES), "--events", str(stream))
@@ -60,3 +61,23 @@ def test_bench_worker_live_run_prints_both_latencies_and_the_cpu_split(
     assert int(worker[3].replace(",", "")) >= int(bench[3].replace(",", "")) > 0, out
     cpu = re.search(r"CPU of \d+ cores .*: worker \d+%, broker \d+%, bench load \d+%", out)
     assert cpu, out
+
+
+@pytest.mark.e2e
+def test_bench_switch_times_the_preview_and_every_partitions_rebuild_and_switch(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    out = _segstream(
+        "bench", "switch", "--contacts", "300", "--events", "6000", "--partitions", "2",
+        "--burst", "0.1", "--preview-jobs", "1", "--workdir", str(tmp_path),
+    )  # fmt: skip
+    assert re.search(r"^history under A .*: 4,800 events applied in [\d.]+ s", out, re.M), out
+    assert re.search(r"^live burst, nothing else running: 600 events applied", out, re.M), out
+    assert re.search(r"^rules preview B against the topic's history \(--jobs 1\): ", out, re.M)
+    assert re.search(r"^publish B to every partition switched: [\d.]+ s$", out, re.M), out
+    rebuilt = [int(n.replace(",", "")) for n in re.findall(r"([\d,]+) records rebuilt", out)]
+    assert len(rebuilt) == 2, out
+    # Each partition is rebuilt up to its live position: the history and the first burst
+    # at least, and at most everything sent.
+    assert 5400 <= sum(rebuilt) <= 6000, out
+    assert re.search(r"^live burst during the rebuild: [\d,]+ events applied in ", out, re.M)

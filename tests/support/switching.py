@@ -23,11 +23,11 @@ from stream.core.language.ast import RuleSet
 from stream.core.language.loader import load_text
 from stream.core.replay import replay_lines
 from stream.core.timefmt import parse_ts
+from stream.testing.versions import version_b_text
 from stream.testing.waiting import wait_for
 from stream.testing.worker import Names
 from tests.e2e.harness import WorkerProcess, partition_of, produce
 from tests.support import EXAMPLE_RULES, ROOT
-from tests.support.versions import version_b_text
 
 View = dict[str, tuple[frozenset[str], Any]]
 

@@ -19,8 +19,8 @@ from stream.core.timefmt import parse_ts
 from stream.core.undercount import History
 from stream.testing.fakes import MemoryStore
 from stream.testing.generate import generate
+from stream.testing.versions import version_b_text
 from tests.support import DAY, EXAMPLE_RULES
-from tests.support.versions import version_b_text
 
 OLD = load_text(EXAMPLE_RULES.read_text())
 NEW = load_text(version_b_text())

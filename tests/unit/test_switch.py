@@ -16,8 +16,8 @@ from stream.core.replay import Replayer
 from stream.core.switch import switch_contact
 from stream.core.timefmt import parse_ts
 from stream.testing.generate import generate
+from stream.testing.versions import version_b_text
 from tests.support import DAY, EXAMPLE_RULES
-from tests.support.versions import version_b_text
 
 OLD_TEXT = EXAMPLE_RULES.read_text()
 

@@ -15,8 +15,8 @@ from stream.core.language.ast import RuleSet
 from stream.core.language.loader import load_text
 from stream.ops.metrics import Counters
 from stream.testing.fakes import MemoryStore
+from stream.testing.versions import version_b_text
 from tests.support import EXAMPLE_RULES
-from tests.support.versions import version_b_text
 
 A_TEXT, B_TEXT = EXAMPLE_RULES.read_text(), version_b_text()
 A, B = load_text(A_TEXT), load_text(B_TEXT)

@@ -1,8 +1,8 @@
-"""A second definition version of the example rules, changed in each way a switch must handle."""
+"""Version B of the example rules: changed in each way a switch must handle (tests, benches)."""
 
 from __future__ import annotations
 
-from tests.support import EXAMPLE_RULES
+from stream.testing import EXAMPLE_RULES
 
 
 def version_b_text(old_text: str | None = None) -> str:
