@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import Iterator
 
 import pytest
 
 from stream.settings import bootstrap_servers
+
+# A run started in the background by a non-interactive shell (`./scripts/test &`) inherits
+# SIGINT ignored, and an ignored signal stays ignored across exec: every command a test
+# starts would then shrug off the Ctrl-C the test sends it. A handler here is reset to the
+# default in each child instead.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class _ErrorRecords(logging.Handler):
