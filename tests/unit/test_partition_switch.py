@@ -21,6 +21,7 @@ from stream.testing.fakes import MemoryStore
 from stream.testing.generate import generate
 from stream.testing.versions import version_b_text
 from tests.support import DAY, EXAMPLE_RULES
+from tests.support.switching import fold
 
 OLD = load_text(EXAMPLE_RULES.read_text())
 NEW = load_text(version_b_text())
@@ -50,19 +51,6 @@ def _run(part: Partition, store: MemoryStore, records: list[Record]) -> list[Cha
         out.extend(effects.changes)
         store.write(0, part.take_writes())
     return out
-
-
-def _fold(changes: list[Change]) -> dict[str, tuple[frozenset[str], Any]]:
-    members: dict[str, set[str]] = defaultdict(set)
-    stages: dict[str, Any] = {}
-    for change in changes:
-        if change.kind == "segment":
-            (members[change.contact_id].add if change.change == "entered" else
-             members[change.contact_id].discard)(change.segment)  # fmt: skip
-        else:
-            stages[change.contact_id] = change.to
-    found = {c: (frozenset(members.get(c, ())), stages.get(c)) for c in members | stages}
-    return {c: v for c, v in found.items() if v != (frozenset(), None)}
 
 
 def test_a_switch_between_batches_equals_replay_under_the_new_version() -> None:
@@ -98,7 +86,7 @@ def test_a_switch_between_batches_equals_replay_under_the_new_version() -> None:
         for c, s in whole.states.items()
         if s.members or s.stage is not None
     }
-    assert _fold(before + switched) == expected
+    assert fold(before + switched) == expected
     meta = orjson.loads(dict(writes)[keys.meta_key(0)])
     assert meta["rules_version"] == NEW.version_hash
     assert meta["offsets"] == {"events": cut}
@@ -113,7 +101,7 @@ def test_a_switch_between_batches_equals_replay_under_the_new_version() -> None:
         seen[change.contact_id] = change.seq
     final = again.now(_never)
     assert final is not None
-    assert _fold(before + switched + after) == _fold(whole_changes(NEW, LINES, final))
+    assert fold(before + switched + after) == fold(whole_changes(NEW, LINES, final))
     assert {c.rules_version for c in after} == {NEW.version_hash}
 
 
@@ -180,4 +168,4 @@ def test_a_crash_during_a_switch_redoes_it_with_the_same_messages(written: float
         assert_no_gap[change.contact_id] = change.seq
     final = Partition(0, Engine(NEW, horizon_us=DAY), store, POLICY).now(_never)
     assert final is not None
-    assert _fold(before + first.changes + after) == _fold(whole_changes(NEW, LINES, final))
+    assert fold(before + first.changes + after) == fold(whole_changes(NEW, LINES, final))

@@ -18,6 +18,7 @@ from stream.core.timefmt import parse_ts
 from stream.testing.generate import generate
 from stream.testing.versions import version_b_text
 from tests.support import DAY, EXAMPLE_RULES
+from tests.support.switching import fold
 
 OLD_TEXT = EXAMPLE_RULES.read_text()
 
@@ -31,19 +32,6 @@ def _feed(replayer: Replayer, lines: list[bytes]) -> list[Change]:
     for line in lines:
         out.extend(replayer.feed(decode_event(line)))
     return out
-
-
-def _fold(changes: list[Change]) -> dict[str, tuple[frozenset[str], Any]]:
-    members: dict[str, set[str]] = defaultdict(set)
-    stages: dict[str, Any] = {}
-    for change in changes:
-        if change.kind == "segment":
-            (members[change.contact_id].add if change.change == "entered" else
-             members[change.contact_id].discard)(change.segment)  # fmt: skip
-        else:
-            stages[change.contact_id] = change.to
-    contacts = members.keys() | stages.keys()
-    return {c: (frozenset(members.get(c, ())), stages.get(c)) for c in contacts}
 
 
 def _state_view(engine: Engine, replayer: Replayer) -> dict[str, tuple[frozenset[str], Any]]:
@@ -81,7 +69,7 @@ def test_a_switch_publishes_the_difference_and_then_runs_as_the_new_version(cut:
     assert {c.rules_version for c in switched} == {new_rules.version_hash}
     assert {c.rules_version for c in before} <= {old_rules.version_hash}
     # After the switch, the memberships are those of the history replayed under the new version.
-    folded = {c: v for c, v in _fold(before + switched).items() if v != (frozenset(), None)}
+    folded = fold(before + switched)
     assert folded == _state_view(new, rebuilt)
     kinds = {c.kind for c in switched}
     assert kinds == {"segment", "lifecycle"}
