@@ -28,6 +28,7 @@ from stream.testing.versions import version_b_text
 from stream.testing.worker import Names, WorkerProcess, broker_url
 
 LONGEST_RUN_S = 3600.0
+PUBLISH_TIMEOUT_S = 120.0
 POLL_S = 0.2
 SWITCHED = re.compile(
     r"partition (\d+) switched to version \S+ at \S+: (\d+) changes with reason rules "
@@ -105,7 +106,7 @@ def run(
         applied = _Applied(bootstrap, worker)
         backfill = applied.fed(history)
         alone = applied.fed(first)
-        previews = [_preview(bootstrap, names, version_b, jobs, work) for jobs in preview_jobs]
+        previews = [_preview(bootstrap, names, version_b, jobs) for jobs in preview_jobs]
         published = time.monotonic()
         _publish(bootstrap, names, version_b)
         during, switched = applied.fed_while_switching(second, partitions, published)
@@ -175,27 +176,25 @@ class _Applied:
         return during, sorted(seen.values(), key=lambda s: s.after_publish_s)
 
 
-def _preview(bootstrap: str, names: Names, version_b: Path, jobs: int, work: Path) -> Previewed:
+def _preview(bootstrap: str, names: Names, version_b: Path, jobs: int) -> Previewed:
     """`segstream rules preview B` against the topic's history, as a user runs it."""
-    out = work / f"preview-{jobs}.json"
     began = time.monotonic()
-    with out.open("wb") as sink:
-        done = subprocess.run(
-            [sys.executable, "-m", "stream", "rules", "preview", str(version_b), "--json",
-             "--jobs", str(jobs), "--broker", broker_url(bootstrap),
-             "--events-topic", names.events, "--topic", names.definitions],
-            stdout=sink, stderr=subprocess.PIPE, timeout=LONGEST_RUN_S, check=False,
-        )  # fmt: skip
-    if done.returncode != 0:
-        raise BenchFailed(f"rules preview failed: {done.stderr.decode(errors='replace')[-500:]}")
+    _rules(bootstrap, names, LONGEST_RUN_S, "preview", str(version_b), "--json",
+           "--jobs", str(jobs), "--events-topic", names.events)  # fmt: skip
     return Previewed(jobs, time.monotonic() - began)
 
 
 def _publish(bootstrap: str, names: Names, version_b: Path) -> None:
+    _rules(bootstrap, names, PUBLISH_TIMEOUT_S, "publish", str(version_b))
+
+
+def _rules(bootstrap: str, names: Names, timeout: float, command: str, *args: str) -> None:
+    """`segstream rules COMMAND ARGS` on `names`' definitions topic; it must succeed."""
     done = subprocess.run(
-        [sys.executable, "-m", "stream", "rules", "publish", str(version_b),
+        [sys.executable, "-m", "stream", "rules", command, *args,
          "--broker", broker_url(bootstrap), "--topic", names.definitions],
-        capture_output=True, timeout=120, check=False,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout, check=False,
     )  # fmt: skip
     if done.returncode != 0:
-        raise BenchFailed(f"rules publish failed: {done.stderr.decode(errors='replace')[-500:]}")
+        why = done.stderr.decode(errors="replace")[-500:]
+        raise BenchFailed(f"rules {command} failed: {why}")
