@@ -135,6 +135,10 @@ class Switcher:
                     # this very switch (same states, instant, messages) before any input.
                     part.begin_switch(version, now)
                     await runtime.flusher.flush([(number, Effects(), part.take_writes())])
+                log.info(
+                    "partition %d: switching to version %s at %s",
+                    number, version, format_ts(now),
+                )  # fmt: skip
                 part.switch(rebuild.engine, rebuild.states(now), now, effects)
             await runtime.flusher.flush([(number, effects, part.take_writes())])
             runtime.switched.set()
