@@ -1,13 +1,14 @@
 """One partition's rebuild under a new version and its switch, at a batch boundary.
 
 The rebuild re-reads the partition's retained input (events and repartition topics) off the
-lock, while live batches go on under the running version, in rounds until it is within
-`CATCH_UP` records of the live position. Under `Runtime.lock`, once the batch in flight is
-durable, it reads the last records up to the live offsets, and the partition switches at
-its clock's `now`: the `reason: rules` messages, the rebuilt states, the deadline index and
-the meta's `rules_version` are one batch of the usual durable path (messages acknowledged,
-then states written); the segments its history may undercount are logged. Then a
-`switched:` record goes to the definitions topic.
+lock and applies it in a child process (`rebuild_process`), while live batches go on under
+the running version, in rounds until it is within `CATCH_UP` records of the live position.
+Under `Runtime.lock`, once the batch in flight is durable, it reads the last records up to
+the live offsets, and the partition switches at its clock's `now`: the `reason: rules`
+messages, the rebuilt states, the deadline index and the meta's `rules_version` are one
+batch of the usual durable path (messages acknowledged, then states written); the segments
+its history may undercount are logged. Then a `switched:` record goes to the definitions
+topic.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from stream.app.processor import Effects, Partition
-from stream.app.rebuild import Rebuild
 from stream.app.rebuild_input import PartitionInput
+from stream.app.rebuild_process import RebuildProcess
 from stream.app.runtime import Runtime
 from stream.app.versions import Versions
 from stream.core.definitions import Switch
 from stream.core.evaluation.engine import Engine
 from stream.core.timefmt import format_ts
+from stream.core.undercount import History
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +53,10 @@ class Switcher:
         runtime = self.runtime
         version = engine.rules_version
         started = time.monotonic()
-        rebuild = Rebuild(number, engine, runtime.policy, runtime.clock)
+        rebuild = RebuildProcess(number, engine, runtime.policy)
         source = self.open_input(number)
         try:
+            await rebuild.start()
             await source.start()  # inside: abandoned while starting, its consumer is closed
             total = source.left(part.offsets)
             log.info(
@@ -73,6 +76,7 @@ class Switcher:
                 raise
         finally:
             await source.stop()
+            await rebuild.stop()
         if at is None:
             log.info(
                 "partition %d: rebuild for version %s abandoned: revoked or stopping",
@@ -85,7 +89,7 @@ class Switcher:
         self,
         number: int,
         part: Partition,
-        rebuild: Rebuild,
+        rebuild: RebuildProcess,
         source: PartitionInput,
         started: float,
     ) -> None:
@@ -95,7 +99,7 @@ class Switcher:
             if source.left(part.offsets) <= CATCH_UP:
                 return
             async for chunk in source.read(dict(part.offsets)):
-                rebuild.feed(chunk)
+                await rebuild.feed(chunk)
                 await asyncio.sleep(0)  # the live batches, heartbeats and fetches go on
                 if time.monotonic() - shown >= PROGRESS_EVERY_S:
                     shown = time.monotonic()
@@ -108,7 +112,7 @@ class Switcher:
                     )  # fmt: skip
 
     async def _switch(
-        self, number: int, part: Partition, rebuild: Rebuild, source: PartitionInput
+        self, number: int, part: Partition, rebuild: RebuildProcess, source: PartitionInput
     ) -> int | None:
         """Catch up and switch under the lock; the switch instant, None when revoked or stopping."""
         runtime = self.runtime
@@ -122,10 +126,11 @@ class Switcher:
                 return None
             took = time.monotonic()
             async for chunk in source.read(dict(part.offsets)):
-                rebuild.feed(chunk)
+                await rebuild.feed(chunk)
             version, effects = rebuild.engine.rules_version, Effects()
             begun = part.switching
             now = part.now(runtime.clock) if begun is None else int(begun["at"])
+            history = History(None, None, source.truncated())
             if now is None:  # nothing applied yet, by either version
                 part.use(rebuild.engine)
                 now = runtime.clock()
@@ -139,7 +144,8 @@ class Switcher:
                     "partition %d: switching to version %s at %s",
                     number, version, format_ts(now),
                 )  # fmt: skip
-                part.switch(rebuild.engine, rebuild.states(now), now, effects)
+                states, history = await rebuild.finish(now, source.truncated())
+                part.switch(rebuild.engine, states, now, effects)
             await runtime.flusher.flush([(number, effects, part.take_writes())])
             runtime.switched.set()
             runtime.metrics.count("segstream_rule_switches_total")
@@ -149,7 +155,7 @@ class Switcher:
                 number, rebuild.engine.rules_version, format_ts(now), len(effects.changes),
                 rebuild.records, time.monotonic() - took,
             )  # fmt: skip
-            self.versions.note_rebuilt(number, rebuild.engine, rebuild.history(source.truncated()))
+            self.versions.note_rebuilt(number, rebuild.engine, history)
             return now
 
 

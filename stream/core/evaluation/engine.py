@@ -53,6 +53,7 @@ class Engine:
         self.rules = rules
         self.rules_version = rules.version_hash
         self.horizon_us = horizon_us
+        self.limits = limits
         self._empty_feeds = [spec.empty() for spec in self.plan.feeds]
         self._unshared_feeds = [
             (i, spec) for i, spec in enumerate(self.plan.feeds) if not spec.shared_empty
