@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,9 @@ from tests.e2e.harness import WorkerProcess, partition_of, produce
 from tests.support import EXAMPLE_RULES, ROOT
 
 View = dict[str, tuple[frozenset[str], Any]]
+
+# "partition N: switching to version V at T": logged once the switch's begin is durable.
+_SWITCHING = re.compile(r"partition (\d+): switching to version (\w+) at (\S+)$", re.MULTILINE)
 
 
 def fold(changes: Iterable[Change], *, strict: bool = False) -> View:
@@ -115,6 +119,50 @@ def every_switch(
         timeout, interval=0.5, what=f"every partition switched to {version}",
     )  # fmt: skip
     return switches(bootstrap, names.definitions, names.app_id, version)
+
+
+def kill_inside_a_switch(worker: WorkerProcess, version: str, timeout: float) -> tuple[int, int]:
+    """kill -9 `worker` while one of its partitions switches to `version`: its begin durable,
+    its end not logged. The partition and its switch instant; fails if the kill came too late."""
+
+    def under_way() -> tuple[int, str] | None:
+        text = worker.log().read_text(errors="replace")
+        for found in _SWITCHING.finditer(text):
+            number, logged, at = int(found[1]), found[2], found[3]
+            if logged == version and _switched_line(number, version) not in text:
+                return number, at
+        return None
+
+    begun = wait_for(under_way, timeout, interval=0.01, what=f"a switch to {version} begun")
+    worker.kill()
+    assert begun is not None  # wait_for returns only what held
+    number, at = begun
+    assert _switched_line(number, version) not in worker.log().read_text(errors="replace"), (
+        f"the kill landed after partition {number}'s switch: give it more contacts"
+    )
+    return number, parse_ts(at)
+
+
+def wait_switch_redone(
+    worker: WorkerProcess, number: int, version: str, at: int, timeout: float
+) -> None:
+    """Wait until the latest start of `worker` has redone partition `number`'s begun switch to
+    `version`, at the same instant `at` (a switch made before the kill is not made again)."""
+    wait_for(
+        lambda: _switched_line(number, version) in worker.log().read_text(errors="replace"),
+        timeout, what=f"partition {number}'s switch to {version} redone (see {worker.log()})",
+    )  # fmt: skip
+    text = worker.log().read_text(errors="replace")
+    redone = [
+        parse_ts(found[3])
+        for found in _SWITCHING.finditer(text)
+        if int(found[1]) == number and found[2] == version
+    ]
+    assert redone == [at], (redone, at)
+
+
+def _switched_line(number: int, version: str) -> str:
+    return f"partition {number} switched to version {version} at "
 
 
 def assert_no_seq_gap(changes: Iterable[Change]) -> None:
