@@ -21,6 +21,7 @@ import orjson
 
 from stream.core.changes import Change
 from stream.core.events import Event, check_future, check_size, decode_event
+from stream.core.events import _validate as validate_decoded
 from stream.core.limits import DEFAULT_LIMITS, Limits
 from stream.core.replay import Replayer
 from stream.core.timefmt import parse_ts
@@ -73,8 +74,8 @@ class Shard:
             self.anomalies.add(number)
 
 
-def route(line: bytes | str, jobs: int) -> tuple[int, object]:
-    """The job that owns `line` and its raw timestamp, from a bare decode.
+def route(line: bytes | str, jobs: int) -> tuple[int, dict[str, object] | None]:
+    """The job that owns `line`, and the line decoded when it is a JSON object.
 
     A line with no string `contact_id` is job 0's, to report.
     """
@@ -85,9 +86,7 @@ def route(line: bytes | str, jobs: int) -> tuple[int, object]:
     if type(obj) is not dict:
         return 0, None
     contact = obj.get("contact_id")
-    if type(contact) is not str:
-        return 0, None
-    return shard_of(contact, jobs), obj.get("timestamp")
+    return (shard_of(contact, jobs) if type(contact) is str else 0), obj
 
 
 @dataclass(slots=True)
@@ -101,7 +100,16 @@ class _Checks:
         """The worker's checks on one line; raises InvalidInput."""
         if self.max_bytes is not None and len(line) > self.max_bytes:
             check_size(line, self.max_bytes)
-        event = decode_event(line, self.limits)
+        return self._checked(decode_event(line, self.limits))
+
+    def decoded(self, line: bytes | str, obj: dict[str, object]) -> Event:
+        """`event` of a line already decoded to the object `obj`: the same event or error
+        (a decode that gives an object is all `decode_event` does before validating it)."""
+        if self.max_bytes is not None and len(line) > self.max_bytes:
+            check_size(line, self.max_bytes)
+        return self._checked(validate_decoded(obj, self.limits))
+
+    def _checked(self, event: Event) -> Event:
         if self.tolerance_us is not None and self.wall_us is not None:
             check_future(event.ts, self.wall_us, self.tolerance_us)
         return event
@@ -140,8 +148,9 @@ def replay_shard(
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        owner, stamp = route(line, jobs)
+        owner, obj = route(line, jobs)
         if owner != index:
+            stamp = obj.get("timestamp") if obj is not None else None
             if type(stamp) is str and number not in known:
                 ts = _timestamp(stamp)
                 if ts is not None and (replayer.now is None or ts > replayer.now):
@@ -150,7 +159,7 @@ def replay_shard(
                     waiting.append((ts, number, line))
             continue
         try:
-            event = checks.event(line)
+            event = checks.event(line) if obj is None else checks.decoded(line, obj)
             if waiting:
                 state = states.get(event.contact_id)
                 if event.ts < latest or (state is not None and event.event_id in state.recent):

@@ -93,6 +93,24 @@ def _invalid_lines() -> list[bytes]:
     ]
 
 
+def _tricky_lines() -> list[bytes]:
+    """Lines that decode to something other than a valid event: each job checks its own
+    from the object it routed by, and must report what one job reports."""
+    a, b = _contacts_in(2)
+    return [
+        _line("e1", a, T0),
+        b"[1, 2]",
+        b'"just a string"',
+        b'{"event_id": "x", "contact_id": 5, "type": "t", "timestamp": "2026-11-20T10:00:00Z"}',
+        _line("e2", b, T0 + DAY, timestamp="yesterday"),
+        _line("e3", a, T0 + DAY, type=7),
+        _line("e4", b, T0 + DAY, traits=[1]),
+        _line("e" * 10_000, a, T0 + DAY),
+        orjson.dumps({"event_id": "e5", "contact_id": b, "type": "page_view"}),
+        _line("e6", b, T0 + 2 * DAY),
+    ]
+
+
 WINDOWED = ruleset(
     {
         "pro": trait("plan", "eq", "pro"),
@@ -105,6 +123,7 @@ CASES = {
     "shuffled": (_shuffled, None),
     "duplicate past the clock": (_duplicate_past_the_clock, T0 + 30 * DAY),
     "invalid lines": (_invalid_lines, None),
+    "tricky lines": (_tricky_lines, None),
 }
 
 
@@ -147,8 +166,9 @@ def test_a_duplicate_past_the_clock_takes_a_second_round(tmp_path: Path) -> None
     assert outcome.counts.duplicate == 1
 
 
-def test_counts_and_skipped_lines_add_up_to_one_jobs(tmp_path: Path) -> None:
-    lines = _invalid_lines()
+@pytest.mark.parametrize("make", [_invalid_lines, _tricky_lines])
+def test_counts_and_skipped_lines_add_up_to_one_jobs(tmp_path: Path, make: Any) -> None:
+    lines = make()
     path = tmp_path / "events.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
     _, outcome = _jobs(WINDOWED, path, 2, None)
