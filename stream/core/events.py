@@ -134,6 +134,11 @@ def decode_event(raw: bytes | str | None, limits: Limits = DEFAULT_LIMITS) -> Ev
     return _validate(obj, limits)
 
 
+def validate_decoded(obj: object, limits: Limits = DEFAULT_LIMITS) -> Event:
+    """Validate a value decoded from a message: what `decode_event` does after its decode."""
+    return _validate(obj, limits)
+
+
 def event_from_object(obj: object, limits: Limits = DEFAULT_LIMITS) -> Event:
     """Validate an already-decoded JSON value (or one built in Python) as an event."""
     event = _validate(obj, limits)

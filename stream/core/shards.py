@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from stream.core.changes import Change
-from stream.core.events import Event, check_future, check_size, decode_event
-from stream.core.events import _validate as validate_decoded
+from stream.core.events import Event, check_future, check_size, decode_event, validate_decoded
 from stream.core.limits import DEFAULT_LIMITS, Limits
 from stream.core.replay import Replayer
 from stream.core.timefmt import parse_ts
