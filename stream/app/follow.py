@@ -6,6 +6,10 @@ not on the version in force (`switching.rebuild_and_switch`), one partition at a
 newer version arriving meanwhile abandons the rebuild in progress; the next one starts for
 the newest. A partition that moves to another worker is rebuilt by its new owner, which
 sees from the partition's meta that it is not on the version in force.
+
+The `switched:` records are written from the partitions' metas, once per process for every
+switch an owned partition holds (`unannounced`): after each switch, and after a restart for
+those a crash (between the switch's flush and its record) may have left unannounced.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -22,7 +26,7 @@ from mode import Service
 from stream.app.processor import Partition
 from stream.app.runtime import Runtime
 from stream.app.versions import Versions
-from stream.core.definitions import Record, Version, decode
+from stream.core.definitions import Record, Switch, Version, decode
 from stream.core.evaluation.engine import Engine
 from stream.ops.kafka_security import KafkaSecurity
 
@@ -32,6 +36,7 @@ POLL_S = 1.0  # how soon a published version is seen
 RETRY_S = 10.0  # after a rebuild failed (the broker, say), before it starts again
 
 Rebuilder = Callable[[int, Partition, Engine], Awaitable[None]]
+Announcer = Callable[[Switch], Awaitable[None]]  # writes a `switched:` record
 
 
 class DefinitionsFeed:
@@ -80,6 +85,8 @@ class Follower(Service):
         versions: Versions,
         feed: DefinitionsFeed,
         rebuild: Rebuilder,
+        announce: Announcer,
+        group: str,
         stopping: Callable[[], bool] = lambda: False,
         **kwargs: Any,
     ) -> None:
@@ -87,6 +94,9 @@ class Follower(Service):
         self.versions = versions
         self.feed = feed
         self.rebuild = rebuild
+        self.announce = announce
+        self.group = group
+        self._announced: set[Switch] = set()  # by this process
         # Faust stops the app before this service: from then on nothing is rebuilt, or the
         # rebuild loop would start the abandoned partition again, and again, until stopped.
         self.stopping = stopping
@@ -156,14 +166,35 @@ class Follower(Service):
                 log.error("rebuild failed (%s); it starts again in %.0f s", error, RETRY_S)
                 self._retry_at = asyncio.get_running_loop().time() + RETRY_S
         now = asyncio.get_running_loop().time()
-        if self._task is None and now >= self._retry_at and self.behind():
+        if self._task is None and now >= self._retry_at and (self.behind() or self.pending()):
             self._for = self.versions.in_force
-            self._task = asyncio.create_task(self._rebuild_all())
+            self._task = asyncio.create_task(self.catch_up())
 
-    async def _rebuild_all(self) -> None:
+    async def catch_up(self) -> None:
+        """Announce the switches not announced yet, then rebuild every partition behind,
+        announcing each switch: one task, so a partition's records are written in order."""
+        await self._announce()
         while behind := self.behind():
             number, part = behind[0]
             await self.rebuild(number, part, self.target(part))
+            await self._announce()
+
+    def pending(self) -> list[Switch]:
+        """The switches of the owned, loaded partitions this process has not announced;
+        none once the worker stops."""
+        runtime = self.runtime
+        if self.stopping() or not runtime.assignment.settled():
+            return []
+        owned = set(runtime.assignment.owned())
+        loaded = [(n, part) for n, part in runtime.partitions.loaded() if n in owned]
+        return unannounced(self.group, loaded, self._announced)
+
+    async def _announce(self) -> None:
+        # Announcing again what a record already says is harmless: the topic is compacted
+        # and the record has the same key and contents, so a restart announces them all.
+        for record in self.pending():
+            await self.announce(record)
+            self._announced.add(record)
 
     async def _abandon(self, why: str) -> None:
         task, self._task = self._task, None
@@ -174,3 +205,20 @@ class Follower(Service):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
+
+
+def unannounced(
+    group: str, loaded: Iterable[tuple[int, Partition]], announced: Collection[Switch]
+) -> list[Switch]:
+    """The `switched:` records of `loaded`'s metas not in `announced`: each partition's last
+    switch, made to the version it runs (none in a meta written before switches were kept;
+    none while a begun switch is redone: the record comes once it is made)."""
+    found = []
+    for number, part in loaded:
+        made = part.switched
+        if made is None or part.switching is not None:
+            continue
+        record = Switch(group, number, str(made["rules_version"]), int(made["at"]))
+        if record.rules_version == part.rules_version and record not in announced:
+            found.append(record)
+    return found

@@ -90,6 +90,8 @@ class Partition:
         # has none, as before the worker followed the definitions topic).
         self.rules_version: str | None = None
         self.switching: dict[str, Any] | None = None  # a switch begun, not yet made (meta)
+        # The last switch made, its rules_version and at (meta): the follower announces it.
+        self.switched: dict[str, Any] | None = None
         self._load()
 
     # --- recovery -------------------------------------------------------------------------
@@ -104,6 +106,7 @@ class Partition:
             self._durable = dict(self.offsets)
             self.rules_version = meta.get("rules_version")
             self.switching = meta.get("switching")
+            self.switched = meta.get("switched")  # None in a meta written before it was kept
         index = self.store.scan(self.partition, keys.deadline_prefix(self.partition))
         self._timers.recover(keys.parse_deadline_key(key) for key in index)  # by deadline
 
@@ -147,6 +150,13 @@ class Partition:
             self._contacts.adopt(state, self.offsets, tag)
             self._timers.arm(contact, engine.notify_at(state))
         self.switching = None
+        self.note_switched(now)
+
+    def note_switched(self, now: int) -> None:
+        """Note in the meta, written with the next `take_writes`, that the partition switched
+        to the version it runs at `now`, for the follower to announce (`follow.unannounced`)."""
+        self.switched = {"rules_version": self.engine.rules_version, "at": now}
+        self._meta_dirty = True
 
     def states(self) -> dict[str, ContactState]:
         """The cached contact states (all of them in a partition never written)."""
@@ -343,6 +353,8 @@ class Partition:
                 meta["rules_version"] = self.rules_version
             if self.switching is not None:
                 meta["switching"] = self.switching
+            if self.switched is not None:
+                meta["switched"] = self.switched
             writes.append((keys.meta_key(self.partition), orjson.dumps(meta)))
             self._durable = dict(self.offsets)
         index.added = set()

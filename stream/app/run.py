@@ -140,9 +140,9 @@ def follower(
     async def announce(record: Switch) -> None:
         await publish(bootstrap, topic, record, security)
 
-    switcher = Switcher(runtime, settings.app_id, open_input, announce, versions, stopping)
+    switcher = Switcher(runtime, open_input, versions, stopping)
     feed = DefinitionsFeed(bootstrap, security, topic, start)
-    return Follower(runtime, versions, feed, switcher, stopping=stopping)
+    return Follower(runtime, versions, feed, switcher, announce, settings.app_id, stopping)
 
 
 def heartbeat(runtime: Runtime, progress: Progress) -> Heartbeat:

@@ -5,10 +5,10 @@ lock and applies it in a child process (`rebuild_process`), while live batches g
 the running version, in rounds until it is within `CATCH_UP` records of the live position.
 Under `Runtime.lock`, once the batch in flight is durable, it reads the last records up to
 the live offsets, and the partition switches at its clock's `now`: the `reason: rules`
-messages, the rebuilt states, the deadline index and the meta's `rules_version` are one
-batch of the usual durable path (messages acknowledged, then states written); the segments
-its history may undercount are logged. Then a `switched:` record goes to the definitions
-topic.
+messages, the rebuilt states, the deadline index and the meta's `rules_version` and
+`switched` (the switch made) are one batch of the usual durable path (messages acknowledged,
+then states written); the segments its history may undercount are logged. The follower then
+writes the `switched:` record to the definitions topic from the meta (`follow.unannounced`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from stream.app.processor import Effects, Partition
@@ -24,7 +24,6 @@ from stream.app.rebuild_input import PartitionInput
 from stream.app.rebuild_process import RebuildProcess
 from stream.app.runtime import Runtime
 from stream.app.versions import Versions
-from stream.core.definitions import Switch
 from stream.core.evaluation.engine import Engine
 from stream.core.timefmt import format_ts
 from stream.core.undercount import History
@@ -41,9 +40,7 @@ class Switcher:
     """Rebuilds a partition under a version and switches it (a `follow.Rebuilder`)."""
 
     runtime: Runtime
-    group: str
     open_input: Callable[[int], PartitionInput]
-    announce: Callable[[Switch], Awaitable[None]]  # writes the `switched:` record
     versions: Versions  # notes the history each switch was rebuilt from
     # True once the app stops: Faust stops the app (and its producer) before this service,
     # so a switch begun then could not make its batch durable.
@@ -82,8 +79,6 @@ class Switcher:
                 "partition %d: rebuild for version %s abandoned: revoked or stopping",
                 number, version,
             )  # fmt: skip
-            return
-        await self.announce(Switch(self.group, number, version, at))
 
     async def _rounds(
         self,
@@ -134,6 +129,7 @@ class Switcher:
             if now is None:  # nothing applied yet, by either version
                 part.use(rebuild.engine)
                 now = runtime.clock()
+                part.note_switched(now)
             else:
                 if begun is None:
                     # Durable first: a crash from here on makes the restarted worker redo

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from stream.app.definitions import publish
+from stream.app.definitions import publish, read_records
 from stream.core.definitions import Switch, Version
 from stream.core.language.ast import RuleSet
 from stream.core.language.loader import load_file
@@ -129,6 +129,38 @@ def test_kill_9_during_the_switch_then_restart_redoes_it_the_same(
             lambda rs: fold(unique(changes_of(rs))) == expected, timeout=60,
         )  # fmt: skip
     assert_switched(changes_of(records), lines, switched, old, new, PARTITIONS)
+
+
+def test_a_restart_writes_again_a_switched_record_a_crash_left_out(
+    kafka_bootstrap: str, unique_name: str, tmp_path: Path
+) -> None:
+    old, (new_file, new) = load_file(EXAMPLE_RULES), version_b(tmp_path)
+    lines = [orjson.dumps(e) for e in generate(400, 6000, seed=12, days=30.0)]
+    names = Names(unique_name)
+    with worker_on(kafka_bootstrap, names, lines, tmp_path, PARTITIONS) as worker:
+        publish_file(kafka_bootstrap, new_file, names.definitions)
+        switched = every_switch(kafka_bootstrap, names, new.version_hash, PARTITIONS, 120)
+        wait_for(lambda: _last_switches(kafka_bootstrap, names) == switched, 30, what="records")
+        worker.stop()
+        # What a kill -9 between partition 0's switch and its record leaves (the window itself
+        # cannot be hit): its last record is an earlier one, not to the version it runs.
+        earlier = Switch(names.app_id, 0, old.version_hash, switched[0].at - 1)
+        asyncio.run(publish(kafka_bootstrap, names.definitions, earlier))
+        assert _last_switches(kafka_bootstrap, names)[0] == earlier
+        worker.start()
+        wait_for(
+            lambda: _last_switches(kafka_bootstrap, names) == switched, 120,
+            what="partition 0's switched: record written again, at the same instant",
+        )  # fmt: skip
+        assert "switched to version" not in worker.log().read_text()  # from the meta: no switch
+        worker.stop()
+    worker.assert_healthy()
+
+
+def _last_switches(bootstrap: str, names: Names) -> dict[int, Switch]:
+    """The last `switched:` record of each partition of `names`' group, whatever its version."""
+    records = asyncio.run(read_records(bootstrap, names.definitions))
+    return {r.partition: r for _, r in records if isinstance(r, Switch) and r.group == names.app_id}
 
 
 def _assert_undercounts_named(

@@ -49,3 +49,29 @@ def test_a_stale_index_entry_of_a_contact_with_no_state_is_removed_when_it_comes
     assert part.pending_deadlines == 1 and part.next_deadline() == T0
     part.sweep(T0, Effects())
     assert part.take_writes()[:1] == [(stale, None)]
+
+
+def test_the_switch_made_is_in_the_meta_and_loads_back() -> None:
+    store = MemoryStore()
+    engine = Engine(load_text(RULES, "rules.yaml"))
+    part = Partition(0, engine, store, Policy(clock="event"))
+    assert part.switched is None
+    part.switch(engine, {}, T0, Effects())
+    store.write(0, part.take_writes())
+    made = {"rules_version": engine.rules_version, "at": T0}
+    assert orjson.loads(store.get(0, keys.meta_key(0)) or b"")["switched"] == made
+    again = Partition(0, engine, store, Policy(clock="event"))
+    assert (again.switched, again.rules_version, again.switching) == (
+        made, engine.rules_version, None
+    )  # fmt: skip
+
+
+def test_a_meta_without_a_switch_made_loads_with_none() -> None:
+    store = MemoryStore()
+    store.write(0, [(keys.meta_key(0), OLD_META)])
+    part = Partition(0, Engine(load_text(RULES, "rules.yaml")), store, Policy(clock="event"))
+    assert part.switched is None
+    part.note_switched(T0)  # the switch of a partition with no input applied yet
+    meta = dict(part.take_writes())[keys.meta_key(0)]
+    assert meta is not None
+    assert orjson.loads(meta)["switched"] == {"rules_version": part.engine.rules_version, "at": T0}
