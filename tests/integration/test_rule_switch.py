@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 import orjson
+from aiokafka.structs import ConsumerRecord
 
 from stream.app.definitions import publish, read_records
 from stream.core.definitions import Switch, Version
@@ -93,14 +94,7 @@ def test_kill_9_during_the_rebuild_then_restart_switches_the_same(
         assert "switched to version" not in worker.log_text()
         worker.start()
         switched = every_switch(kafka_bootstrap, names, new.version_hash, PARTITIONS, 180)
-        expected = _merged(
-            {p: replayed(new, lines_of(lines, p, PARTITIONS), switched[p].at)
-             for p in range(PARTITIONS)}
-        )  # fmt: skip
-        records = read_topic(
-            kafka_bootstrap, names.changes,
-            lambda rs: fold(unique(changes_of(rs))) == expected, timeout=60,
-        )  # fmt: skip
+        records = _replay_equal_changes(kafka_bootstrap, names, new, lines, switched)
     assert_switched(changes_of(records), lines, switched, old, new, PARTITIONS)
 
 
@@ -120,14 +114,7 @@ def test_kill_9_during_the_switch_then_restart_redoes_it_the_same(
         wait_switch_redone(worker, number, new.version_hash, at, 180)
         switched = every_switch(kafka_bootstrap, names, new.version_hash, PARTITIONS, 180)
         assert switched[number].at == at
-        expected = _merged(
-            {p: replayed(new, lines_of(lines, p, PARTITIONS), switched[p].at)
-             for p in range(PARTITIONS)}
-        )  # fmt: skip
-        records = read_topic(
-            kafka_bootstrap, names.changes,
-            lambda rs: fold(unique(changes_of(rs))) == expected, timeout=60,
-        )  # fmt: skip
+        records = _replay_equal_changes(kafka_bootstrap, names, new, lines, switched)
     assert_switched(changes_of(records), lines, switched, old, new, PARTITIONS)
 
 
@@ -155,6 +142,21 @@ def test_a_restart_writes_again_a_switched_record_a_crash_left_out(
         assert "switched to version" not in worker.log().read_text()  # from the meta: no switch
         worker.stop()
     worker.assert_healthy()
+
+
+def _replay_equal_changes(
+    bootstrap: str, names: Names, new: RuleSet, lines: list[bytes], switched: dict[int, Switch]
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """The changes topic once its memberships (repeats dropped) equal replay of each
+    partition's history under `new` at its switch instant."""
+    expected = _merged(
+        {p: replayed(new, lines_of(lines, p, PARTITIONS), switched[p].at)
+         for p in range(PARTITIONS)}
+    )  # fmt: skip
+    return read_topic(
+        bootstrap, names.changes,
+        lambda rs: fold(unique(changes_of(rs))) == expected, timeout=60,
+    )  # fmt: skip
 
 
 def _last_switches(bootstrap: str, names: Names) -> dict[int, Switch]:
