@@ -95,20 +95,16 @@ class _Checks:
     wall_us: int | None
     tolerance_us: int | None
 
-    def event(self, line: bytes | str) -> Event:
-        """The worker's checks on one line; raises InvalidInput."""
+    def event(self, line: bytes | str, obj: dict[str, object] | None = None) -> Event:
+        """The worker's checks on one line; raises InvalidInput. `obj`: the line already
+        decoded to an object, validated as it is (all `decode_event` does after a decode
+        that gives an object), for the same event or error without a second decode."""
         if self.max_bytes is not None and len(line) > self.max_bytes:
             check_size(line, self.max_bytes)
-        return self._checked(decode_event(line, self.limits))
-
-    def decoded(self, line: bytes | str, obj: dict[str, object]) -> Event:
-        """`event` of a line already decoded to the object `obj`: the same event or error
-        (a decode that gives an object is all `decode_event` does before validating it)."""
-        if self.max_bytes is not None and len(line) > self.max_bytes:
-            check_size(line, self.max_bytes)
-        return self._checked(validate_decoded(obj, self.limits))
-
-    def _checked(self, event: Event) -> Event:
+        if obj is None:
+            event = decode_event(line, self.limits)
+        else:
+            event = validate_decoded(obj, self.limits)
         if self.tolerance_us is not None and self.wall_us is not None:
             check_future(event.ts, self.wall_us, self.tolerance_us)
         return event
@@ -158,7 +154,7 @@ def replay_shard(
                     waiting.append((ts, number, line))
             continue
         try:
-            event = checks.event(line) if obj is None else checks.decoded(line, obj)
+            event = checks.event(line, obj)
             if waiting:
                 state = states.get(event.contact_id)
                 if event.ts < latest or (state is not None and event.event_id in state.recent):
