@@ -130,14 +130,11 @@ class Follower(Service):
         """The owned, loaded partitions whose states are not on the version in force, or
         whose switch was begun and not made (first: they take no input until it is); none
         once the worker stops."""
-        runtime, version = self.runtime, self.versions.in_force.rules_version
-        if self.stopping() or not runtime.assignment.settled():
-            return []
-        owned = set(runtime.assignment.owned())
+        version = self.versions.in_force.rules_version
         found = [
             (number, part)
-            for number, part in runtime.partitions.loaded()
-            if number in owned and (part.rules_version != version or part.switching)
+            for number, part in self._owned()
+            if part.rules_version != version or part.switching
         ]
         return sorted(found, key=lambda item: (item[1].switching is None, item[0]))
 
@@ -182,12 +179,16 @@ class Follower(Service):
     def pending(self) -> list[Switch]:
         """The switches of the owned, loaded partitions this process has not announced;
         none once the worker stops."""
+        return unannounced(self.group, self._owned(), self._announced)
+
+    def _owned(self) -> list[tuple[int, Partition]]:
+        """The owned, loaded partitions; none while the assignment settles or once the
+        worker stops."""
         runtime = self.runtime
         if self.stopping() or not runtime.assignment.settled():
             return []
         owned = set(runtime.assignment.owned())
-        loaded = [(n, part) for n, part in runtime.partitions.loaded() if n in owned]
-        return unannounced(self.group, loaded, self._announced)
+        return [(number, part) for number, part in runtime.partitions.loaded() if number in owned]
 
     async def _announce(self) -> None:
         # Announcing again what a record already says is harmless: the topic is compacted
