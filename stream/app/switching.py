@@ -125,8 +125,8 @@ class Switcher:
             version, effects = rebuild.engine.rules_version, Effects()
             begun = part.switching
             now = part.now(runtime.clock) if begun is None else int(begun["at"])
-            history = History(None, None, source.truncated())
             if now is None:  # nothing applied yet, by either version
+                history = History(None, None, source.truncated())
                 part.use(rebuild.engine)
                 now = runtime.clock()
                 part.note_switched(now)
