@@ -130,48 +130,108 @@ def replay_shard(
     checks moves it; an applied event of its own moves it past them all. At the end the clock
     moves to the last line's (or `until_us`), firing this job's deadlines up to it as one
     job would have fired them on the way.
+
+    Most lines are another job's, so their cost is kept low: a waiting line's timestamp is
+    parsed only when the next event of this job's own is not surely at or after it.
     """
     replayer, index, jobs, known = shard.replayer, shard.index, shard.jobs, shard.known
     checks = _Checks(limits, max_bytes, wall_us, None if wall_us is None else future_tolerance_us)
-    waiting: list[tuple[int, int, bytes | str]] = []  # ts, line number, line
-    latest = 0  # the largest timestamp waiting
-
-    def settle() -> None:
-        _settle(replayer, waiting, checks)
-
-    states = replayer.states
+    clock = _Clock(replayer, checks)
+    states, pending = replayer.states, clock.pending
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        if not line or line.isspace():
             continue
         owner, obj = route(line, jobs)
+        stamp = None if obj is None else obj.get("timestamp")
         if owner != index:
-            stamp = obj.get("timestamp") if obj is not None else None
             if type(stamp) is str and number not in known:
-                ts = _timestamp(stamp)
-                if ts is not None and (replayer.now is None or ts > replayer.now):
-                    if not waiting or ts > latest:
-                        latest = ts
-                    waiting.append((ts, number, line))
+                pending.append((number, line, stamp))
             continue
         try:
             event = checks.event(line, obj)
-            if waiting:
+            if pending and not _all_at_or_before(pending, stamp):  # a valid event's: a str
+                clock.resolve()
+            if clock.waiting or pending:
                 state = states.get(event.contact_id)
-                if event.ts < latest or (state is not None and event.event_id in state.recent):
-                    settle()
-            changes = shard.feed(number, event, settle)
+                if (clock.waiting and event.ts < clock.latest) or (
+                    state is not None and event.event_id in state.recent
+                ):
+                    clock.settle()
+            changes = shard.feed(number, event, clock.settle)
         except InvalidInput as error:
             replayer.counts.invalid += 1
             if on_invalid is not None:
                 on_invalid(number, error)
             continue
-        if waiting and replayer.now is not None and replayer.now >= latest:
-            waiting.clear()  # applied: the clock is past every waiting line
+        # Applied or not, the clock is now at or past every line still pending (`feed`
+        # settles it when the event is not applied).
+        pending.clear()
+        if clock.waiting and replayer.now is not None and replayer.now >= clock.latest:
+            clock.waiting.clear()  # applied: the clock is past every waiting line
         yield from changes
-    settle()
+    clock.settle()
     end = replayer.now if until_us is None else until_us
     if end is not None:
         yield from replayer.advance(end)
+
+
+def _all_at_or_before(pending: list[tuple[int, bytes | str, str]], stamp: object) -> bool:
+    """Whether every pending timestamp is surely at or before `stamp`, a valid event's.
+
+    Two RFC 3339 UTC timestamps written alike (`T`, `Z`, as many fraction digits) compare
+    as their text does; anything else is left to `_Clock.resolve` to parse. A pending
+    timestamp that is no valid timestamp at all is dropped there too.
+    """
+    if type(stamp) is not str or stamp[10:11] != "T" or stamp[-1:] != "Z":
+        return False
+    size = len(stamp)
+    for _, _, other in pending:
+        if len(other) != size or other > stamp or other[10:11] != "T" or other[-1:] != "Z":
+            return False
+    return True
+
+
+@dataclass(slots=True)
+class _Clock:
+    """Another job's lines that may move this job's clock: `pending` with the timestamps
+    still unread, `waiting` with them parsed and past the clock (their latest: `latest`)."""
+
+    replayer: Replayer
+    checks: _Checks
+    pending: list[tuple[int, bytes | str, str]] = field(default_factory=list)
+    waiting: list[tuple[int, int, bytes | str]] = field(default_factory=list)  # ts, number, line
+    latest: int = 0
+
+    def wait(self, number: int, line: bytes | str, stamp: str) -> None:
+        """Keep line `number` if `stamp` is a timestamp past the clock."""
+        ts = _timestamp(stamp)
+        now = self.replayer.now
+        if ts is not None and (now is None or ts > now):
+            if not self.waiting or ts > self.latest:
+                self.latest = ts
+            self.waiting.append((ts, number, line))
+
+    def resolve(self) -> None:
+        """Parse the pending timestamps, keeping the lines past the clock waiting."""
+        for number, line, stamp in self.pending:
+            self.wait(number, line, stamp)
+        self.pending.clear()
+
+    def settle(self) -> None:
+        """Move the clock to the latest waiting line that passes the checks; forget them all."""
+        self.resolve()
+        replayer, waiting = self.replayer, self.waiting
+        waiting.sort(reverse=True)
+        for ts, _, line in waiting:
+            if replayer.now is not None and ts <= replayer.now:
+                break
+            try:
+                self.checks.event(line)
+            except InvalidInput:
+                continue
+            replayer.now = ts
+            break
+        waiting.clear()
 
 
 def _timestamp(stamp: str) -> int | None:
@@ -179,20 +239,3 @@ def _timestamp(stamp: str) -> int | None:
         return parse_ts(stamp)
     except ValueError:
         return None
-
-
-def _settle(
-    replayer: Replayer, waiting: list[tuple[int, int, bytes | str]], checks: _Checks
-) -> None:
-    """Move the clock to the latest waiting line that passes the checks; forget them all."""
-    waiting.sort(reverse=True)
-    for ts, _, line in waiting:
-        if replayer.now is not None and ts <= replayer.now:
-            break
-        try:
-            checks.event(line)
-        except InvalidInput:
-            continue
-        replayer.now = ts
-        break
-    waiting.clear()
