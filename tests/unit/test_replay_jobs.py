@@ -8,6 +8,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import astuple
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,40 @@ def _shuffled() -> list[bytes]:
     return lines
 
 
+def _utc(ts: int, digits: int, zone: str = "Z") -> str:
+    seconds, micros = divmod(ts, 1_000_000)
+    base = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return base + (f".{micros:06d}"[: digits + 1] if digits else "") + zone
+
+
+def _plus_one_hour(ts: int) -> str:
+    return _utc(ts + 3_600_000_000, 6, "+01:00")
+
+
+# The same instant written in the forms RFC 3339 allows. Some are as long as others but do
+# not compare as text (an offset, a lower-case `t` or `z`): the jobs must compare instants.
+STAMP_FORMS = [
+    format_ts,
+    lambda ts: _utc(ts, 6),
+    lambda ts: _utc(ts - ts % 100, 4),  # as long as the next, with a fraction
+    lambda ts: _utc(ts - ts % 1_000_000, 0, "+00:00"),
+    lambda ts: format_ts(ts).lower(),
+    _plus_one_hour,
+]
+
+
+def _restamped() -> list[bytes]:
+    """Generated events with their timestamps in mixed forms, neighbours now and then swapped."""
+    rng = random.Random(11)
+    lines = []
+    for event in generate(60, 900, seed=7):
+        event["timestamp"] = rng.choice(STAMP_FORMS)(us(event["timestamp"]))
+        lines.append(orjson.dumps(event))
+    for i in range(0, len(lines) - 1, 5):
+        lines[i], lines[i + 1] = lines[i + 1], lines[i]
+    return lines
+
+
 def _duplicate_past_the_clock() -> list[bytes]:
     """A re-sent event whose copy has a later timestamp: it must not move the other job's clock."""
     a, b = _contacts_in(2)
@@ -121,6 +156,7 @@ CASES = {
     "generated": (_generated, None),
     "generated, until": (_generated, T0 + 400 * DAY),
     "shuffled": (_shuffled, None),
+    "timestamps in mixed forms": (_restamped, None),
     "duplicate past the clock": (_duplicate_past_the_clock, T0 + 30 * DAY),
     "invalid lines": (_invalid_lines, None),
     "tricky lines": (_tricky_lines, None),
