@@ -39,6 +39,10 @@ Rebuilder = Callable[[int, Partition, Engine], Awaitable[None]]
 Announcer = Callable[[Switch], Awaitable[None]]  # writes a `switched:` record
 
 
+class AnnounceFailed(Exception):
+    """Writing a `switched:` record failed (the rebuilds' retry covers it, named apart)."""
+
+
 class DefinitionsFeed:
     """The definitions topic's records from offset `start` on, as they are published."""
 
@@ -160,7 +164,10 @@ class Follower(Service):
             self._task = None
             if not task.cancelled() and task.exception() is not None:
                 error = task.exception()
-                log.error("rebuild failed (%s); it starts again in %.0f s", error, RETRY_S)
+                what = (
+                    "writing a switched: record" if isinstance(error, AnnounceFailed) else "rebuild"
+                )
+                log.error("%s failed (%s); it starts again in %.0f s", what, error, RETRY_S)
                 self._retry_at = asyncio.get_running_loop().time() + RETRY_S
         now = asyncio.get_running_loop().time()
         if self._task is None and now >= self._retry_at and (self.behind() or self.pending()):
@@ -194,7 +201,10 @@ class Follower(Service):
         # Announcing again what a record already says is harmless: the topic is compacted
         # and the record has the same key and contents, so a restart announces them all.
         for record in self.pending():
-            await self.announce(record)
+            try:
+                await self.announce(record)
+            except Exception as error:  # the catch-up logs it and starts again
+                raise AnnounceFailed(f"partition {record.partition}: {error}") from error
             self._announced.add(record)
 
     async def _abandon(self, why: str) -> None:

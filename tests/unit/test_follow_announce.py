@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from stream.app import keys
-from stream.app.follow import DefinitionsFeed, Follower, unannounced
+from stream.app.follow import AnnounceFailed, DefinitionsFeed, Follower, unannounced
 from stream.app.processor import Effects, Partition, Policy
 from stream.app.runtime import Runtime
 from stream.app.versions import Versions
@@ -143,10 +143,27 @@ def test_each_switch_is_announced_once_per_process_and_again_after_a_restart() -
 def test_a_failed_write_is_not_counted_as_announced() -> None:
     worker = _Worker(_parts(MemoryStore()), owned=[0], failures=1)
     follower = worker.follower()
-    with pytest.raises(ConnectionError):
+    with pytest.raises(AnnounceFailed, match="partition 0: broker unreachable"):
         asyncio.run(follower.catch_up())
     assert worker.written == [] and follower.pending() == [
         Switch(GROUP, 0, A.rules_version, T0)
     ]  # fmt: skip
     asyncio.run(follower.catch_up())
     assert worker.written == [Switch(GROUP, 0, A.rules_version, T0)]
+
+
+@pytest.mark.allow_error_log
+def test_a_failed_write_is_logged_as_one_and_retried(caplog: pytest.LogCaptureFixture) -> None:
+    worker = _Worker(_parts(MemoryStore()), owned=[0], failures=1)
+    follower = worker.follower()
+
+    async def fail_once() -> None:
+        follower._task = asyncio.create_task(follower.catch_up())
+        await asyncio.wait([follower._task])
+        await follower._check()
+
+    asyncio.run(fail_once())
+    assert (
+        "writing a switched: record failed (partition 0: broker unreachable); "
+        "it starts again in 10 s"
+    ) in caplog.messages
