@@ -65,6 +65,10 @@ class Rebuild:
         """The event times the records fed span; `truncated` when retention cut them."""
         return History(self.first, self._scratch.watermark, truncated)
 
+    def current(self) -> dict[str, ContactState]:
+        """Every contact's rebuilt state so far (deadlines fired up to the last record's)."""
+        return self._scratch.states()
+
     def states(self, now: int) -> dict[str, ContactState]:
         """Every contact's rebuilt state, with its deadlines up to `now` fired."""
         self._scratch.sweep(now, Effects())

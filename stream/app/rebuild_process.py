@@ -2,9 +2,13 @@
 live path keeps the worker's event loop.
 
 The parent reads the retained input (`rebuild_input`) and sends it in chunks over the
-child's stdin; the child applies them to a `Rebuild`. Asked for the states at an instant,
-it sends back every contact's stored bytes (`Engine.snapshot`, the table's own format) and
-the history it read, and the parent restores them under its own engine. Each message on
+child's stdin; the child applies them to a `Rebuild`. Before the switch's lock the parent
+takes over every contact's state as rebuilt so far (`prepare`): the child sends its stored
+bytes (`Engine.snapshot`, the table's own format) and the parent restores them under its own
+engine, a chunk at a time between live batches. Asked under the lock for the states at the
+switch instant (`finish`), the child sends only the states whose bytes changed since (the
+contacts of the last records, and those whose deadlines fired), and the history it read.
+Each message on
 either pipe is a 4-byte big-endian length, then a pickle (parent and child are the same
 program). The child keeps nothing: it exits when its stdin closes, the parent's death
 included; a rebuild that fails or is abandoned is thrown away whole.
@@ -27,7 +31,8 @@ from stream.core.evaluation.state import ContactState
 from stream.core.undercount import History
 
 _LENGTH = struct.Struct(">I")
-FEED, STATES = "feed", "states"
+FEED, PREPARE, STATES = "feed", "prepare", "states"
+RESTORE_CHUNK = 1_000  # states restored between two turns of the live path
 
 
 class RebuildFailed(RuntimeError):
@@ -38,7 +43,8 @@ class RebuildProcess:
     """Partition `partition`'s states rebuilt under `engine` in a child process.
 
     The same steps as `Rebuild`, awaited: `start`, `feed` each chunk in order, then
-    `finish` for the states at the switch instant; `stop` in every case.
+    `finish` for the states at the switch instant (`prepare` before it, off the lock, takes
+    most of them over early); `stop` in every case.
     """
 
     def __init__(self, partition: int, engine: Engine, policy: Policy) -> None:
@@ -46,7 +52,9 @@ class RebuildProcess:
         self.engine = engine
         self.policy = policy
         self.records = 0  # input records sent so far
+        self.restored_late = 0  # states `finish` restored (changed since `prepare`)
         self._child: asyncio.subprocess.Process | None = None
+        self._prepared: dict[str, ContactState] = {}
 
     async def start(self) -> None:
         self._child = await asyncio.create_subprocess_exec(
@@ -67,13 +75,30 @@ class RebuildProcess:
         await self._send((FEED, body))
         self.records += len(records)
 
+    async def prepare(self) -> None:
+        """Restore every contact's state as rebuilt so far, yielding to the live path every
+        `RESTORE_CHUNK`, so that `finish` has only the changed ones left to restore."""
+        await self._send((PREPARE, None))
+        stored: dict[str, bytes] = await self._receive()
+        restore, prepared = self.engine.restore, {}
+        for count, (contact, body) in enumerate(stored.items(), start=1):
+            prepared[contact] = restore(body, contact)
+            if count % RESTORE_CHUNK == 0:
+                await asyncio.sleep(0)
+        self._prepared = prepared
+
     async def finish(self, now: int, truncated: bool) -> tuple[dict[str, ContactState], History]:
         """Every contact's rebuilt state with its deadlines up to `now` fired, and the event
         times the records span (`truncated` when retention cut them)."""
         await self._send((STATES, now))
-        stored, history = await self._receive()
+        changed, gone, history = await self._receive()
+        states, self._prepared = self._prepared, {}
+        for contact in gone:
+            del states[contact]
         restore = self.engine.restore
-        states = {contact: restore(body, contact) for contact, body in stored.items()}
+        for contact, body in changed.items():
+            states[contact] = restore(body, contact)
+        self.restored_late = len(changed)
         return states, history._replace(truncated=truncated)
 
     async def stop(self) -> None:
@@ -125,14 +150,24 @@ def serve(source: BinaryIO, sink: BinaryIO) -> None:
     partition, rules, horizon_us, limits, policy = _read(source)
     engine = Engine(rules, horizon_us=horizon_us, limits=limits)
     rebuild = Rebuild(partition, engine, policy, wall_us)
+    snapshot = engine.snapshot
+    sent: dict[str, bytes] = {}  # as the parent holds them (`prepare`)
     while (message := _read(source)) is not None:
         kind, body = message
         if kind == FEED:
             rebuild.feed([Record(*fields) for fields in body])
+        elif kind == PREPARE:
+            sent = {contact: snapshot(state) for contact, state in rebuild.current().items()}
+            _write(sink, sent)
         else:
             states = rebuild.states(body)
-            stored = {contact: engine.snapshot(state) for contact, state in states.items()}
-            _write(sink, (stored, rebuild.history(False)))
+            changed = {}
+            for contact, state in states.items():
+                stored = snapshot(state)
+                if sent.get(contact) != stored:
+                    changed[contact] = stored
+            gone = [contact for contact in sent if contact not in states]
+            _write(sink, (changed, gone, rebuild.history(False)))
 
 
 def _read(source: BinaryIO) -> Any:

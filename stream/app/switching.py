@@ -2,7 +2,8 @@
 
 The rebuild re-reads the partition's retained input (events and repartition topics) off the
 lock and applies it in a child process (`rebuild_process`), while live batches go on under
-the running version, in rounds until it is within `CATCH_UP` records of the live position.
+the running version, in rounds until it is within `CATCH_UP` records of the live position;
+then the worker takes over the states rebuilt so far, still off the lock.
 Under `Runtime.lock`, once the batch in flight is durable, it reads the last records up to
 the live offsets, and the partition switches at its clock's `now`: the `reason: rules`
 messages, the rebuilt states, the deadline index and the meta's `rules_version` and
@@ -61,6 +62,7 @@ class Switcher:
                 number, version, total, version_from(part),
             )  # fmt: skip
             await self._rounds(number, part, rebuild, source, started)
+            await rebuild.prepare()  # off the lock: most states are restored by then
             switch = asyncio.ensure_future(self._switch(number, part, rebuild, source))
             try:
                 # Shielded: abandoned half-way, the switch would leave memory and store apart.

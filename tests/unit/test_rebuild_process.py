@@ -31,31 +31,50 @@ def _never() -> int:
     raise AssertionError("the event clock must not read the wall clock")
 
 
-def test_the_child_rebuilds_the_states_and_history_the_worker_would() -> None:
+@pytest.mark.parametrize(
+    ("prepared_after", "later"),
+    [
+        (None, 0),  # no states taken over before the switch: all come at once
+        (len(RECORDS) - CHUNK, 0),  # the last chunk read under the lock changes some
+        (len(RECORDS), 8 * DAY),  # none read after, but deadlines fire up to the switch
+    ],
+)
+def test_the_child_rebuilds_the_states_and_history_the_worker_would(
+    prepared_after: int | None, later: int
+) -> None:
     engine = Engine(NEW, horizon_us=DAY)
     here = Rebuild(0, engine, POLICY, _never)
     for start in range(0, len(RECORDS), CHUNK):
         here.feed(RECORDS[start : start + CHUNK])
-    now = here.history(False).last
-    assert now is not None
+    last = here.history(False).last
+    assert last is not None
+    now = last + later
     expected = {contact: engine.snapshot(s) for contact, s in here.states(now).items()}
 
-    async def rebuilt() -> tuple[dict[str, bytes], object, int]:
+    async def rebuilt() -> tuple[dict[str, bytes], object, RebuildProcess]:
         child = RebuildProcess(0, engine, POLICY)
         await child.start()
         try:
             for start in range(0, len(RECORDS), CHUNK):
+                if start == prepared_after:
+                    await child.prepare()
                 await child.feed(RECORDS[start : start + CHUNK])
+            if prepared_after == len(RECORDS):
+                await child.prepare()
             states, history = await child.finish(now, truncated=True)
         finally:
             await child.stop()
-        return {c: engine.snapshot(s) for c, s in states.items()}, history, child.records
+        return {c: engine.snapshot(s) for c, s in states.items()}, history, child
 
-    states, history, records = asyncio.run(rebuilt())
+    states, history, child = asyncio.run(rebuilt())
     assert len(states) == 150
     assert states == expected
     assert history == here.history(True)
-    assert records == len(RECORDS)
+    assert child.records == len(RECORDS)
+    if prepared_after is None:
+        assert child.restored_late == 150
+    else:
+        assert 0 < child.restored_late < 150  # only what changed since `prepare`
 
 
 def test_a_child_that_dies_fails_the_rebuild_in_one_line_and_stop_ends_it() -> None:
