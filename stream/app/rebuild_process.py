@@ -54,7 +54,7 @@ class RebuildProcess:
         self.records = 0  # input records sent so far
         self.restored_late = 0  # states `finish` restored (changed since `prepare`)
         self._child: asyncio.subprocess.Process | None = None
-        self._prepared: dict[str, ContactState] = {}
+        self._prepared: dict[str, ContactState] | None = {}  # None: a `prepare` unfinished
 
     async def start(self) -> None:
         self._child = await asyncio.create_subprocess_exec(
@@ -78,6 +78,10 @@ class RebuildProcess:
     async def prepare(self) -> None:
         """Restore every contact's state as rebuilt so far, yielding to the live path every
         `RESTORE_CHUNK`, so that `finish` has only the changed ones left to restore."""
+        # The child counts what it sends as taken over: until every state of it is restored
+        # here, `finish` would leave some out, so it refuses (`_prepared` None). Cut short,
+        # a rebuild is abandoned whole anyway (and its pipe may be mid-answer).
+        self._prepared = None
         await self._send((PREPARE, None))
         stored: dict[str, bytes] = await self._receive()
         restore, prepared = self.engine.restore, {}
@@ -90,9 +94,12 @@ class RebuildProcess:
     async def finish(self, now: int, truncated: bool) -> tuple[dict[str, ContactState], History]:
         """Every contact's rebuilt state with its deadlines up to `now` fired, and the event
         times the records span (`truncated` when retention cut them)."""
+        states = self._prepared
+        if states is None:
+            raise RebuildFailed(f"partition {self.partition}: the states were not all taken over")
+        self._prepared = None  # once: the child still counts the taken-over states as sent
         await self._send((STATES, now))
         changed, gone, history = await self._receive()
-        states, self._prepared = self._prepared, {}
         for contact in gone:
             del states[contact]
         restore = self.engine.restore

@@ -110,3 +110,35 @@ def test_stop_ends_a_child_in_the_middle_of_a_rebuild() -> None:
         return running.returncode
 
     assert asyncio.run(stopped()) is not None
+
+
+def test_finish_refuses_after_a_prepare_cut_short_or_a_finish() -> None:
+    async def cut_short() -> tuple[str, str]:
+        engine = Engine(NEW, horizon_us=DAY)
+        child = RebuildProcess(5, engine, POLICY)
+        await child.start()
+        try:
+            await child.feed(RECORDS)
+            preparing = asyncio.ensure_future(child.prepare())
+            await asyncio.sleep(0)  # sent, not answered yet: the child has the states to encode
+            preparing.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await preparing
+            with pytest.raises(RebuildFailed) as cut:
+                await child.finish(0, truncated=False)
+        finally:
+            await child.stop()
+        child = RebuildProcess(5, engine, POLICY)
+        await child.start()
+        try:
+            await child.feed(RECORDS)
+            await child.prepare()
+            await child.finish(0, truncated=False)
+            with pytest.raises(RebuildFailed) as again:
+                await child.finish(0, truncated=False)
+        finally:
+            await child.stop()
+        return str(cut.value), str(again.value)
+
+    expected = "partition 5: the states were not all taken over"
+    assert asyncio.run(cut_short()) == (expected, expected)
