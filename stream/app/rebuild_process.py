@@ -9,8 +9,9 @@ engine, a chunk at a time between live batches. Asked under the lock for the sta
 switch instant (`finish`), the child sends only the states whose bytes changed since (the
 contacts of the last records, and those whose deadlines fired), and the history it read.
 Each message on either pipe is a 4-byte big-endian length, then a pickle (parent and child
-are the same program). The child keeps nothing: it exits when its stdin closes, the
-parent's death included; a rebuild that fails or is abandoned is thrown away whole.
+are the same program). The child writes nothing to disk; it holds the bytes it sent in
+`prepare` in memory until the switch, and exits when its stdin closes, the parent's death
+included; a rebuild that fails or is abandoned is thrown away whole.
 
     python -m stream.app.rebuild_process   (started by `RebuildProcess`, never by hand)
 """
