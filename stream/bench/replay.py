@@ -74,6 +74,60 @@ def timed_replay(data: Path, rules: Path, jobs: int) -> tuple[float, float]:
     return wall, _children_cpu() - before
 
 
+def split_by_owner(data: Path, jobs: int) -> list[Path]:
+    """`data` split beside it into one file per job of `replay --jobs JOBS`, each line in the
+    file of the job that owns it (`stream.core.shards.route`), in file order; cached."""
+    from stream.core.shards import route
+
+    parts = [data.with_name(f"{data.stem}.job-{i}-of-{jobs}.jsonl") for i in range(jobs)]
+    if all(part.exists() for part in parts):
+        return parts
+    partial = [part.with_suffix(".partial") for part in parts]
+    files = [open(path, "wb") for path in partial]  # noqa: SIM115 - closed below, all at once
+    try:
+        with open(data, "rb") as source:
+            for line in source:
+                files[route(line, jobs)[0]].write(line)
+    finally:
+        for file in files:
+            file.close()
+    for done, part in zip(partial, parts, strict=True):
+        done.replace(part)
+    return parts
+
+
+def timed_split(parts: list[Path], rules: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one `segstream replay --jobs 1` per part, all at once:
+    what `--jobs len(parts)` could take at best here if routing the lines cost the jobs
+    nothing (each part replayed alone keeps its own clock, so only the time is comparable)."""
+    before = _children_cpu()
+    began = time.monotonic()
+    children = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "stream",
+                "replay",
+                "--rules",
+                str(rules),
+                "--events",
+                str(part),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for part in parts
+    ]
+    outcomes = [child.communicate()[1] for child in children]
+    wall = time.monotonic() - began
+    for child, errors in zip(children, outcomes, strict=True):
+        if child.returncode != 0:
+            detail = errors.decode(errors="replace")[-300:]
+            raise BenchFailed(f"replay of a split part failed: {detail}")
+    return wall, _children_cpu() - before
+
+
 def _children_cpu() -> float:
     """CPU seconds of every reaped child so far (a replay's jobs are its children)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -13,7 +13,14 @@ import click
 
 from stream.bench import BenchFailed
 from stream.bench.data import cached_stream, stream_lines
-from stream.bench.replay import VALIDATE_ONLY, measure, rule_sets, timed_replay
+from stream.bench.replay import (
+    VALIDATE_ONLY,
+    measure,
+    rule_sets,
+    split_by_owner,
+    timed_replay,
+    timed_split,
+)
 from stream.settings import Settings
 from stream.testing import EXAMPLE_RULES
 from stream.testing.worker import ChildExited
@@ -89,8 +96,9 @@ def bench() -> None:
     "--jobs",
     type=click.IntRange(min=2),
     default=None,
-    help="Also time `segstream replay --jobs 1` and `--jobs N` over the file, wall clock, "
-    "one after the other (with --rounds, alternating).",
+    help="Also time `segstream replay --jobs 1`, `--jobs N`, and N replays of the file split "
+    "by owner beforehand, all at once (the best a split can do here); wall clock, one after "
+    "the other (with --rounds, in turn).",
 )
 @click.option("--rounds", default=1, show_default=True, help="Pairs of --jobs runs.")
 @workdir_option
@@ -121,16 +129,25 @@ def bench_replay(
                 f"state {stats['state_bytes_per_contact']:.0f} B/contact over "
                 f"{stats['contacts']:,} contacts, {stats['changes']:,} changes"
             )
-        for _ in range(rounds if jobs else 0):
-            assert jobs is not None
-            (one, one_cpu), (many, many_cpu) = (
-                timed_replay(data, EXAMPLE_RULES, n) for n in (1, jobs)
-            )
-            click.echo(
-                f"replay --jobs 1: {one:,.1f} s wall ({one_cpu:,.1f} s CPU); --jobs {jobs}: "
-                f"{many:,.1f} s wall ({many_cpu:,.1f} s CPU): {one / many:.2f}x "
-                f"(load average {os.getloadavg()[0]:.1f})"
-            )
+        if jobs:
+            _time_jobs(data, jobs, rounds)
+
+
+def _time_jobs(data: Path, jobs: int, rounds: int) -> None:
+    """`replay --jobs 1` against `--jobs N` and against the best a split could do, per round."""
+    click.echo(f"splitting the stream by owner into {jobs} files (for the perfect split) ...")
+    parts = split_by_owner(data, jobs)
+    for _ in range(rounds):
+        one, one_cpu = timed_replay(data, EXAMPLE_RULES, 1)
+        many, many_cpu = timed_replay(data, EXAMPLE_RULES, jobs)
+        best, best_cpu = timed_split(parts, EXAMPLE_RULES)
+        click.echo(
+            f"replay --jobs 1: {one:,.1f} s wall ({one_cpu:,.1f} s CPU); --jobs {jobs}: "
+            f"{many:,.1f} s wall ({many_cpu:,.1f} s CPU): {one / many:.2f}x; "
+            f"perfect split ({jobs} replays of the parts at once): {best:,.1f} s wall "
+            f"({best_cpu:,.1f} s CPU): {one / best:.2f}x "
+            f"(load average {os.getloadavg()[0]:.1f})"
+        )
 
 
 command = bench

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from stream.core.shards import route
 from tests.support import EXAMPLE_RULES, ROOT
 
 
@@ -38,7 +39,18 @@ def test_bench_replay_prints_every_measurement_against_bare_decode(tmp_path: Pat
         "example rules",
         "5-segment rules",
     }, out
-    assert re.search(r"^replay --jobs 1: [\d.]+ s wall .*; --jobs 2: [\d.]+ s wall .*x ", out, re.M)
+    jobs = r"^replay --jobs 1: [\d.]+ s wall .*; --jobs 2: [\d.]+ s wall .*: [\d.]+x; "
+    assert re.search(
+        jobs + r"perfect split \(2 replays of the parts at once\): [\d.]+ s", out, re.M
+    )
+    # The split parts hold every line once, each in its owner's file.
+    parts = sorted(tmp_path.glob("events-200-1500-1.job-*-of-2.jsonl"))
+    assert len(parts) == 2, out
+    lines = [line for part in parts for line in part.read_bytes().splitlines()]
+    for index, part in enumerate(parts):
+        assert {route(line, 2)[0] for line in part.read_bytes().splitlines()} == {index}
+    whole = (tmp_path / "events-200-1500-1.jsonl").read_bytes().splitlines()
+    assert sorted(lines) == sorted(whole)
 
     stream = tmp_path / "events-200-1500-1.jsonl"
     printed = _segstream("replay", "--rules", str(EXAMPLE_RULES), "--events", str(stream))
