@@ -9,9 +9,10 @@ engine, a chunk at a time between live batches. Asked under the lock for the sta
 switch instant (`finish`), the child sends only the states whose bytes changed since (the
 contacts of the last records, and those whose deadlines fired), and the history it read.
 Each message on either pipe is a 4-byte big-endian length, then a pickle (parent and child
-are the same program). The child writes nothing to disk; it holds the bytes it sent in
-`prepare` in memory until the switch, and exits when its stdin closes, the parent's death
-included; a rebuild that fails or is abandoned is thrown away whole.
+are the same program). The child writes nothing to disk; until the switch it holds a
+16-byte digest (BLAKE2b) of each state it sent in `prepare`, not the state's bytes, and
+exits when its stdin closes, the parent's death included; a rebuild that fails or is
+abandoned is thrown away whole.
 
     python -m stream.app.rebuild_process   (started by `RebuildProcess`, never by hand)
 """
@@ -19,6 +20,7 @@ included; a rebuild that fails or is abandoned is thrown away whole.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import pickle
 import struct
 import sys
@@ -158,23 +160,31 @@ def serve(source: BinaryIO, sink: BinaryIO) -> None:
     engine = Engine(rules, horizon_us=horizon_us, limits=limits)
     rebuild = Rebuild(partition, engine, policy, wall_us)
     snapshot = engine.snapshot
-    sent: dict[str, bytes] = {}  # as the parent holds them (`prepare`)
+    sent: dict[str, bytes] = {}  # the digest of each state as the parent holds it (`prepare`)
     while (message := _read(source)) is not None:
         kind, body = message
         if kind == FEED:
             rebuild.feed([Record(*fields) for fields in body])
         elif kind == PREPARE:
-            sent = {contact: snapshot(state) for contact, state in rebuild.current().items()}
-            _write(sink, sent)
+            taken = {contact: snapshot(state) for contact, state in rebuild.current().items()}
+            _write(sink, taken)
+            sent = {contact: _digest(stored) for contact, stored in taken.items()}
+            del taken  # the bytes themselves are the parent's now
         else:
             states = rebuild.states(body)
             changed = {}
             for contact, state in states.items():
                 stored = snapshot(state)
-                if sent.get(contact) != stored:
+                if sent.get(contact) != _digest(stored):
                     changed[contact] = stored
             gone = [contact for contact in sent if contact not in states]
             _write(sink, (changed, gone, rebuild.history(False)))
+
+
+def _digest(stored: bytes) -> bytes:
+    """What the child keeps of a state it sent: a different state has a different digest
+    but for odds of 2**-128, far below anything else that could go wrong."""
+    return hashlib.blake2b(stored, digest_size=16).digest()
 
 
 def _read(source: BinaryIO) -> Any:
