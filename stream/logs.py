@@ -17,6 +17,35 @@ FAUST_SUBCLASSES = ("stream.app.faust_private", "stream.app.recovery")
 
 _configured: str | None = None
 
+# aiokafka's logger for the group's joins, heartbeats and offset commits.
+GROUP_COORDINATOR = "aiokafka.consumer.group_coordinator"
+
+
+class RebalanceCommit(logging.Filter):
+    """aiokafka's ERROR for an offset commit that raced a rebalance, as the WARNING it is.
+
+    When a worker joins or leaves, a commit sent under the group's old generation fails and
+    the consumer rejoins; nothing is lost (the offsets stay at the last commit that held, and
+    the partitions' new owners read on from there). Every other line passes as it is.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.levelno == logging.ERROR
+            and isinstance(record.msg, str)
+            and record.msg.startswith("OffsetCommit failed for group")
+            and record.msg.endswith("will rejoin")
+        ):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg += (
+                " (a rebalance began, as when a worker joins or leaves: the partitions' new"
+                " owners read on from the last commit that held)"
+            )
+        return True
+
+
+_REBALANCE_COMMIT = RebalanceCommit()
+
 
 class IsoFormatter(logging.Formatter):
     """Timestamps as ISO 8601 in UTC with milliseconds: ``2026-11-01T09:30:00.125Z``."""
@@ -30,7 +59,8 @@ class IsoFormatter(logging.Formatter):
 def configure(level: str) -> None:
     """Log to standard error: segstream's own lines from `level` up, Faust's, mode's and
     aiokafka's only from warning up (their start-up and rebalance chatter is at info),
-    unless `level` is debug, which shows everything."""
+    unless `level` is debug, which shows everything; a commit that raced a rebalance is a
+    warning (`RebalanceCommit`)."""
     global _configured
     _configured = level
     number = logging.getLevelNamesMapping()[level.upper()]
@@ -43,6 +73,7 @@ def configure(level: str) -> None:
     logging.getLogger("stream").setLevel(number)
     for name in FAUST_SUBCLASSES:
         logging.getLogger(name).setLevel(libraries)
+    logging.getLogger(GROUP_COORDINATOR).addFilter(_REBALANCE_COMMIT)  # once: the same filter
 
 
 def debugging() -> bool:

@@ -118,3 +118,26 @@ def test_faust_and_kafka_say_more_than_warnings_only_at_debug(
     for library in ("faust.app.base", "mode.services", "aiokafka.client", *FAUST_SUBCLASSES):
         assert logging.getLogger(library).getEffectiveLevel() == libraries
     assert logs.debugging() == (level == "debug")
+
+
+@pytest.mark.usefixtures("logging_restored")
+def test_a_commit_that_raced_a_rebalance_is_a_warning_and_other_errors_stay_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    logs.configure("info")
+    coordinator = logging.getLogger(logs.GROUP_COORDINATOR)
+    coordinator.error(
+        "OffsetCommit failed for group %s due to group error (%s), will rejoin",
+        "g",
+        "[Error 22] IllegalGenerationError: g",
+    )
+    coordinator.error("Heartbeat failed: %r", "boom")
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].endswith(
+        "[WARNING] OffsetCommit failed for group g due to group error"
+        " ([Error 22] IllegalGenerationError: g), will rejoin (a rebalance began, as when a"
+        " worker joins or leaves: the partitions' new owners read on from the last commit"
+        " that held)"
+    ), lines
+    assert lines[1].endswith("[ERROR] Heartbeat failed: 'boom'"), lines
