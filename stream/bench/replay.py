@@ -13,7 +13,9 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +64,11 @@ def measure(data: Path, rules: Path | str | None) -> dict[str, Any]:
 def timed_replay(data: Path, rules: Path, jobs: int) -> tuple[float, float]:
     """(wall seconds, CPU seconds of every process) of `segstream replay --jobs JOBS` over
     `data`, its output discarded: the parallel replay's speed-up is a wall-clock figure."""
-    args = [sys.executable, "-m", "stream", "replay", "--rules", str(rules)]
-    args += ["--events", str(data), "--jobs", str(jobs)]
     before = _children_cpu()
     began = time.monotonic()
-    child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        _replay_command(data, rules, jobs), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, errors = child.communicate()
     wall = time.monotonic() - began
     if child.returncode != 0:
@@ -100,32 +102,29 @@ def timed_split(parts: list[Path], rules: Path) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one `segstream replay --jobs 1` per part, all at once:
     what `--jobs len(parts)` could take at best here if routing the lines cost the jobs
     nothing (each part replayed alone keeps its own clock, so only the time is comparable)."""
-    before = _children_cpu()
-    began = time.monotonic()
-    children = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "stream",
-                "replay",
-                "--rules",
-                str(rules),
-                "--events",
-                str(part),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        for part in parts
-    ]
-    outcomes = [child.communicate()[1] for child in children]
-    wall = time.monotonic() - began
-    for child, errors in zip(children, outcomes, strict=True):
-        if child.returncode != 0:
-            detail = errors.decode(errors="replace")[-300:]
-            raise BenchFailed(f"replay of a split part failed: {detail}")
+    with ExitStack() as stack:
+        logs = [stack.enter_context(tempfile.TemporaryFile()) for _ in parts]  # no pipe to fill
+        before = _children_cpu()
+        began = time.monotonic()
+        children = [
+            subprocess.Popen(_replay_command(part, rules, 1), stdout=subprocess.DEVNULL, stderr=log)
+            for part, log in zip(parts, logs, strict=True)
+        ]
+        for child in children:
+            child.wait()
+        wall = time.monotonic() - began
+        for child, log in zip(children, logs, strict=True):
+            if child.returncode != 0:
+                log.seek(0)
+                detail = log.read().decode(errors="replace")[-300:]
+                raise BenchFailed(f"replay of a split part failed: {detail}")
     return wall, _children_cpu() - before
+
+
+def _replay_command(data: Path, rules: Path, jobs: int) -> list[str]:
+    """`segstream replay` of `data` under `rules` in `jobs` processes, as a child command."""
+    replay = [sys.executable, "-m", "stream", "replay", "--rules", str(rules)]
+    return [*replay, "--events", str(data), "--jobs", str(jobs)]
 
 
 def _children_cpu() -> float:
