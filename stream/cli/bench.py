@@ -100,7 +100,12 @@ def bench() -> None:
     "by owner beforehand, all at once (the best a split can do here); wall clock, one after "
     "the other (with --rounds, in turn).",
 )
-@click.option("--rounds", default=1, show_default=True, help="Pairs of --jobs runs.")
+@click.option(
+    "--rounds",
+    default=1,
+    show_default=True,
+    help="Rounds of the --jobs runs (each: --jobs 1, --jobs N, the split).",
+)
 @workdir_option
 def bench_replay(
     contacts: int, events: int, seed: int, wide: int, jobs: int | None, rounds: int, workdir: str
