@@ -64,16 +64,7 @@ def measure(data: Path, rules: Path | str | None) -> dict[str, Any]:
 def timed_replay(data: Path, rules: Path, jobs: int) -> tuple[float, float]:
     """(wall seconds, CPU seconds of every process) of `segstream replay --jobs JOBS` over
     `data`, its output discarded: the parallel replay's speed-up is a wall-clock figure."""
-    before = _children_cpu()
-    began = time.monotonic()
-    child = subprocess.Popen(
-        _replay_command(data, rules, jobs), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _, errors = child.communicate()
-    wall = time.monotonic() - began
-    if child.returncode != 0:
-        raise BenchFailed(f"replay --jobs {jobs} failed: {errors.decode(errors='replace')[-300:]}")
-    return wall, _children_cpu() - before
+    return _timed([_replay_command(data, rules, jobs)], f"replay --jobs {jobs}")
 
 
 def split_by_owner(data: Path, jobs: int) -> list[Path]:
@@ -102,13 +93,19 @@ def timed_split(parts: list[Path], rules: Path) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one `segstream replay --jobs 1` per part, all at once:
     what `--jobs len(parts)` could take at best here if routing the lines cost the jobs
     nothing (each part replayed alone keeps its own clock, so only the time is comparable)."""
+    return _timed([_replay_command(part, rules, 1) for part in parts], "replay of a split part")
+
+
+def _timed(commands: list[list[str]], what: str) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of every process) of `commands` run all at once, their
+    output discarded; BenchFailed, with the end of its standard error, if one fails."""
     with ExitStack() as stack:
-        logs = [stack.enter_context(tempfile.TemporaryFile()) for _ in parts]  # no pipe to fill
+        logs = [stack.enter_context(tempfile.TemporaryFile()) for _ in commands]  # no pipe fills
         before = _children_cpu()
         began = time.monotonic()
         children = [
-            subprocess.Popen(_replay_command(part, rules, 1), stdout=subprocess.DEVNULL, stderr=log)
-            for part, log in zip(parts, logs, strict=True)
+            subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+            for command, log in zip(commands, logs, strict=True)
         ]
         for child in children:
             child.wait()
@@ -117,7 +114,7 @@ def timed_split(parts: list[Path], rules: Path) -> tuple[float, float]:
             if child.returncode != 0:
                 log.seek(0)
                 detail = log.read().decode(errors="replace")[-300:]
-                raise BenchFailed(f"replay of a split part failed: {detail}")
+                raise BenchFailed(f"{what} failed: {detail}")
     return wall, _children_cpu() - before
 
 
