@@ -44,15 +44,15 @@ def test_bench_replay_prints_every_measurement_against_bare_decode(tmp_path: Pat
         jobs + r"perfect split \(2 replays of the parts at once\): [\d.]+ s", out, re.M
     )
     # The split parts hold every line once, each in its owner's file.
-    parts = sorted(tmp_path.glob("events-200-1500-1.job-*-of-2.jsonl"))
-    assert len(parts) == 2, out
-    lines = [line for part in parts for line in part.read_bytes().splitlines()]
-    for index, part in enumerate(parts):
-        assert {route(line, 2)[0] for line in part.read_bytes().splitlines()} == {index}
-    whole = (tmp_path / "events-200-1500-1.jsonl").read_bytes().splitlines()
-    assert sorted(lines) == sorted(whole)
-
     stream = tmp_path / "events-200-1500-1.jsonl"
+    parts = [part.read_bytes().splitlines() for part in sorted(tmp_path.glob("*.job-*-of-2.jsonl"))]
+    assert len(parts) == 2, out
+    for index, lines in enumerate(parts):
+        assert {route(line, 2)[0] for line in lines} == {index}
+    assert sorted(line for lines in parts for line in lines) == sorted(
+        stream.read_bytes().splitlines()
+    )
+
     printed = _segstream("replay", "--rules", str(EXAMPLE_RULES), "--events", str(stream))
     assert int(replays["example rules"].replace(",", "")) == len(printed.splitlines())
 
