@@ -53,7 +53,7 @@ class PartitionStore(Protocol):
         ...
 
     def scan(self, partition: int, prefix: bytes) -> Iterator[bytes]:
-        """Keys starting with `prefix`, in byte order."""
+        """The partition's keys starting with `prefix`, in byte order."""
         ...
 
 

@@ -73,4 +73,6 @@ class FaustMemoryStore:
                 key_partition[key] = partition
 
     def scan(self, partition: int, prefix: bytes) -> Iterator[bytes]:
-        return iter(sorted(k for k in self._store.data if k.startswith(prefix)))
+        where = self._key_partition.get
+        found = (k for k in self._store.data if k.startswith(prefix) and where(k) == partition)
+        return iter(sorted(found))

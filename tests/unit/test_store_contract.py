@@ -80,6 +80,13 @@ class StoreContract(ABC):
         assert list(store.scan(4, b"x")) == []
         assert list(store.scan(6, keys.deadline_prefix(6))) == []
 
+    def test_a_scan_finds_only_its_partitions_keys(self, store: PartitionStore) -> None:
+        """As a switch lists a partition's contacts: every state key of it, none of another."""
+        store.write(1, [(keys.state_key("c-1"), b"1"), (keys.state_key("c-3"), b"1")])
+        store.write(2, [(keys.state_key("c-2"), b"1")])
+        assert [keys.contact_of(k) for k in store.scan(1, keys.STATE)] == ["c-1", "c-3"]
+        assert [keys.contact_of(k) for k in store.scan(2, keys.STATE)] == ["c-2"]
+
     def test_the_deadline_index_scans_in_deadline_order(self, store: PartitionStore) -> None:
         """As `Partition` reloads it: every entry of its partition, earliest deadline first."""
         entries = [(3, 2_000, "b"), (3, 1_000, "z"), (3, 1_000, "a"), (3, 2**40, "c")]
