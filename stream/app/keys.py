@@ -22,6 +22,11 @@ def state_key(contact_id: str) -> bytes:
     return STATE + contact_id.encode()
 
 
+def contact_of(key: bytes) -> str:
+    """The contact id of a state key (`state_key`)."""
+    return key[len(STATE) :].decode()
+
+
 def deadline_key(partition: int, deadline_us: int, contact_id: str) -> bytes:
     """An index entry; within a partition the keys sort by deadline (big-endian)."""
     return DEADLINE + _DEADLINE.pack(partition, deadline_us) + contact_id.encode()

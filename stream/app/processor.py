@@ -26,7 +26,7 @@ from stream.core.evaluation.state_limit import StateLimit
 from stream.core.evaluation.timers import Timers
 from stream.core.events import Event, check_key, parse_event
 from stream.core.replay import Counts
-from stream.core.switch import switch_contact
+from stream.core.switch import carry_over, switch_contact
 from stream.errors import InvalidInput
 from stream.ops.metrics import PartitionCount
 
@@ -128,29 +128,46 @@ class Partition:
 
     def switch(
         self, engine: Engine, rebuilt: dict[str, ContactState], now: int, effects: Effects
-    ) -> None:
-        """Take every contact of `rebuilt` to its rebuilt state under `engine` at `now`.
+    ) -> int:
+        """Take every contact of the partition to its state under `engine` at `now`.
 
-        The `reason: rules` messages go to `effects`; the states, the deadline index and the
-        meta's `rules_version` go with the next `take_writes`, so a switch is one batch. A
-        contact whose stored state this same switch wrote before a crash keeps its `seq`
-        and publishes nothing again: its messages were acknowledged before it was written.
+        A contact of `rebuilt` takes its rebuilt state; any other the partition holds (the
+        rebuild saw none of its history: retention removed it) its own state carried over
+        (`carry_over`). The `reason: rules` messages go to `effects`; the states, the deadline
+        index and the meta's `rules_version` go with the next `take_writes`, so a switch is
+        one batch. A contact whose stored state this same switch wrote before a crash keeps
+        its `seq` and publishes nothing again: its messages were acknowledged before it was
+        written. Returns how many contacts were carried over.
         """
         old, live = self.engine, self._contacts
         tag = f"{engine.rules_version}@{now}"
         redo = self.switching is not None
+        unseen = self._held() - rebuilt.keys()
         self.use(engine)
-        for contact in sorted(rebuilt):
-            state = rebuilt[contact]
+        for contact in sorted(rebuilt.keys() | unseen):
+            state = rebuilt.get(contact)
             written, body = live.stored_switch(contact) if redo else (None, None)
             if written == tag and body is not None:
-                state.seq = engine.restore(body, contact).seq
+                kept = engine.restore(body, contact)
+                if state is None:
+                    state = kept
+                state.seq = kept.seq
             else:
-                effects.changes.extend(switch_contact(old, engine, live.get(contact), state, now))
+                before = live.get(contact)
+                if state is None:
+                    assert before is not None  # held: stored or cached
+                    state = carry_over(old, engine, before, now)
+                effects.changes.extend(switch_contact(old, engine, before, state, now))
             self._contacts.adopt(state, self.offsets, tag)
             self._timers.arm(contact, engine.notify_at(state))
         self.switching = None
         self.note_switched(now)
+        return len(unseen)
+
+    def _held(self) -> set[str]:
+        """Every contact the partition holds a state of: stored, or cached and not yet written."""
+        stored = self.store.scan(self.partition, keys.STATE)
+        return {keys.contact_of(key) for key in stored} | self._contacts.states().keys()
 
     def note_switched(self, now: int) -> None:
         """Note in the meta, written with the next `take_writes`, that the partition switched

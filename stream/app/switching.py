@@ -143,7 +143,13 @@ class Switcher:
                     number, version, format_ts(now),
                 )  # fmt: skip
                 states, history = await rebuild.finish(now, source.truncated())
-                part.switch(rebuild.engine, states, now, effects)
+                carried = part.switch(rebuild.engine, states, now, effects)
+                if carried:
+                    log.info(
+                        "partition %d: %d contacts with no history left (retention removed "
+                        "it) switched to version %s from their stored states",
+                        number, carried, version,
+                    )  # fmt: skip
             await runtime.flusher.flush([(number, effects, part.take_writes())])
             runtime.switched.set()
             runtime.metrics.count("segstream_rule_switches_total")

@@ -1,7 +1,8 @@
 """A contact's switch to a new definition version: the `reason: rules` messages it publishes.
 
 The contact's live state holds what the old version says; the rebuilt state is the replay of
-the contact's history under the new version, brought to the switch instant. Every
+the contact's history under the new version, brought to the switch instant (or, for a contact
+with no history left to replay, its live state carried over: `carry_over`). Every
 membership and the stage that differ between the two are published, at the switch instant,
 with the new version and `seq` going on from the live state's; the rebuilt state then takes
 the live state's place, its `seq` where the messages left it.
@@ -69,6 +70,16 @@ def switch_contact(
         )
     rebuilt.seq = seq
     return out
+
+
+def carry_over(old: Engine, new: Engine, live: ContactState, now: int) -> ContactState:
+    """`live` (under `old`) as `new` sees it at `now`, for a contact the rebuild did not see:
+    retention removed every event of its history. What both versions keep (traits, the feeds
+    they share, the stage, `seq`) is carried over, the new version's own feeds start empty,
+    and every segment and the stage are evaluated again at `now`."""
+    state = new.restore(old.snapshot(live), live.contact_id)
+    new.reevaluate(state, now)
+    return state
 
 
 def _has_stage(engine: Engine) -> bool:

@@ -24,3 +24,15 @@ def version_b_text(old_text: str | None = None) -> str:
     )
     assert text.count("demo_requesters") == 1 and "content_bingers" not in text
     return text
+
+
+def retired_text() -> str:
+    """Version B with, besides, a trait segment retired (`persona_ceo_margie`) and another's
+    condition changed (`persona_social_aisha`): segments a contact's stored traits decide."""
+    text = version_b_text()
+    retired = "  - id: persona_ceo_margie\n    persona: CEO Margie\n"
+    retired += "    when: {trait: seniority, eq: c_level}\n\n"
+    changed = "{trait: job_title, contains: social, ignore_case: true}"
+    assert retired in text and changed in text
+    text = text.replace(retired, "").replace(changed, changed.replace("social", "manager"))
+    return text

@@ -7,7 +7,8 @@ import asyncio
 from pathlib import Path
 
 import orjson
-from aiokafka.structs import ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
+from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from stream.app.definitions import publish, read_records
 from stream.core.definitions import Switch, Version
@@ -16,12 +17,14 @@ from stream.core.language.loader import load_file
 from stream.core.timefmt import parse_ts
 from stream.core.undercount import History, undercounted
 from stream.testing.generate import generate
+from stream.testing.versions import retired_text
 from stream.testing.waiting import wait_for
 from stream.testing.worker import Names
 from tests.e2e.harness import changes_of, partition_of, produce, read_topic
 from tests.support import EXAMPLE_RULES
 from tests.support.switching import (
     View,
+    assert_no_seq_gap,
     assert_switched,
     every_switch,
     fold,
@@ -142,6 +145,64 @@ def test_a_restart_writes_again_a_switched_record_a_crash_left_out(
         assert "switched to version" not in worker.log().read_text()  # from the meta: no switch
         worker.stop()
     worker.assert_healthy()
+
+
+def test_contacts_whose_history_retention_removed_are_switched_from_their_stored_states(
+    kafka_bootstrap: str, unique_name: str, tmp_path: Path
+) -> None:
+    retired_file = tmp_path / "retired.yaml"
+    retired_file.write_text(retired_text())
+    retired = load_file(retired_file)
+    lines = [orjson.dumps(e) for e in generate(1000, 5000, seed=21, days=30.0)]
+    names = Names(unique_name)
+    gone: dict[int, set[str]] = {}
+    with worker_on(kafka_bootstrap, names, lines, tmp_path, PARTITIONS) as worker:
+        # What retention does: the first quarter of each partition's events is deleted.
+        cuts = {p: len(lines_of(lines, p, PARTITIONS)) // 4 for p in range(PARTITIONS)}
+        asyncio.run(_delete_records(kafka_bootstrap, names.events, cuts))
+        for p, cut in cuts.items():
+            own = [orjson.loads(line)["contact_id"] for line in lines_of(lines, p, PARTITIONS)]
+            gone[p] = set(own[:cut]) - set(own[cut:])
+        publish_file(kafka_bootstrap, retired_file, names.definitions)
+        switched = every_switch(kafka_bootstrap, names, retired.version_hash, PARTITIONS, 120)
+        # Their last events are weeks before the switch, past every window of the rules: a
+        # replay of their whole history, retention or not, has what their stored state has.
+        expected = {
+            c: v
+            for p in range(PARTITIONS)
+            for c, v in replayed(retired, lines_of(lines, p, PARTITIONS), switched[p].at).items()
+            if c in gone[p]
+        }
+        everyone = set().union(*gone.values())
+        records = read_topic(
+            kafka_bootstrap, names.changes,
+            lambda rs: {c: v for c, v in fold(changes_of(rs)).items() if c in everyone}
+            == expected,
+            timeout=60,
+        )  # fmt: skip
+        log = worker.log_text()
+        worker.stop()
+    worker.assert_healthy()
+    for p in range(PARTITIONS):
+        assert f"partition {p}: {len(gone[p])} contacts with no history left" in log
+    left = [
+        c for c in changes_of(records)
+        if c.contact_id in everyone and c.reason == "rules" and c.kind == "segment"
+        and c.segment == "persona_ceo_margie"
+    ]  # fmt: skip
+    assert len(left) > 10 and {c.change for c in left} == {"exited"}
+    assert_no_seq_gap(changes_of(records))
+
+
+async def _delete_records(bootstrap: str, topic: str, before: dict[int, int]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_records(
+            {TopicPartition(topic, p): RecordsToDelete(offset) for p, offset in before.items()}
+        )
+    finally:
+        await admin.close()
 
 
 def _replay_equal_changes(

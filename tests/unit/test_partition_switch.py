@@ -11,7 +11,7 @@ import pytest
 from stream.app import keys
 from stream.app.processor import Effects, Partition, Policy, Record
 from stream.app.rebuild import Rebuild
-from stream.core.changes import Change
+from stream.core.changes import Change, SegmentChange
 from stream.core.evaluation.engine import Engine
 from stream.core.language.loader import load_text
 from stream.core.replay import Replayer, replay_lines
@@ -19,7 +19,7 @@ from stream.core.timefmt import parse_ts
 from stream.core.undercount import History
 from stream.testing.fakes import MemoryStore
 from stream.testing.generate import generate
-from stream.testing.versions import version_b_text
+from stream.testing.versions import retired_text, version_b_text
 from tests.support import DAY, EXAMPLE_RULES
 from tests.support.switching import fold
 
@@ -169,3 +169,113 @@ def test_a_crash_during_a_switch_redoes_it_with_the_same_messages(written: float
     final = Partition(0, Engine(NEW, horizon_us=DAY), store, POLICY).now(_never)
     assert final is not None
     assert fold(before + first.changes + after) == fold(whole_changes(NEW, LINES, final))
+
+
+# Retention took the first quarter of the input: the rebuild re-reads from there, and the
+# contacts with no event left (all idle for over the new version's 7-day window by then)
+# are carried over from their stored states.
+WIDE = [orjson.dumps(e) for e in generate(1000, 5000, seed=21)]
+WIDE_RECORDS = [
+    Record("events", 0, n, orjson.loads(line)["contact_id"].encode(), line)
+    for n, line in enumerate(WIDE)
+]
+CUT, RETAINED_FROM = len(WIDE) // 2, len(WIDE) // 4
+RETIRED = load_text(retired_text())
+
+
+def _contacts(records: list[Record]) -> set[str]:
+    return {r.key.decode() for r in records if r.key is not None}
+
+
+GONE = _contacts(WIDE_RECORDS[:CUT]) - _contacts(WIDE_RECORDS[RETAINED_FROM:CUT])  # no event left
+
+
+def _switch_after_retention(store: MemoryStore) -> tuple[Partition, list[Change], int, Effects]:
+    """A partition on OLD over the first half, switched to RETIRED from the retained records."""
+    part = Partition(0, Engine(OLD, horizon_us=DAY), store, POLICY)
+    before = _run(part, store, WIDE_RECORDS[:CUT])
+    now = part.now(_never)
+    assert now is not None
+    rebuild = Rebuild(0, Engine(RETIRED, horizon_us=DAY), POLICY, _never)
+    rebuild.feed(WIDE_RECORDS[RETAINED_FROM:CUT])
+    part.begin_switch(RETIRED.version_hash, now)
+    store.write(0, part.take_writes())
+    effects = Effects()
+    carried = part.switch(rebuild.engine, rebuild.states(now), now, effects)
+    assert carried == len(GONE)
+    return part, before, now, effects
+
+
+def test_contacts_whose_whole_history_retention_removed_switch_too() -> None:
+    store = MemoryStore()
+    part, before, now, effects = _switch_after_retention(store)
+    store.write(0, part.take_writes())
+    assert len(GONE) > 100
+
+    whole = Replayer(Engine(RETIRED, horizon_us=DAY))
+    list(replay_lines(RETIRED, WIDE[:CUT], replayer=whole))
+    whole.advance(now)
+    stages = whole.engine.plan.stages
+    expected = {
+        c: (frozenset(whole.states[c].members), None if whole.states[c].stage is None
+            else stages[whole.states[c].stage])
+        for c in GONE
+    }  # fmt: skip
+    ours = [c for c in effects.changes if c.contact_id in GONE]
+    assert {(c.reason, parse_ts(c.at), c.rules_version) for c in ours} == {
+        ("rules", now, RETIRED.version_hash)
+    }
+    folded = fold(before + effects.changes)
+    assert {c: folded.get(c, (frozenset(), None)) for c in GONE} == expected
+    # A retired segment is left by every member, a changed one evaluated again.
+    was = fold(before)
+    retired = {c for c in GONE if "persona_ceo_margie" in was.get(c, (frozenset(),))[0]}
+    exits = {c.contact_id for c in ours if isinstance(c, SegmentChange)
+             and c.segment == "persona_ceo_margie" and c.change == "exited"}  # fmt: skip
+    assert len(retired) > 10 and exits == retired
+    entries = {c.contact_id for c in ours if isinstance(c, SegmentChange)
+               and c.segment == "persona_social_aisha" and c.change == "entered"}  # fmt: skip
+    assert entries, "someone carried over enters the changed segment"
+
+    # On the new version from here on, with no gap in any contact's seq.
+    again = Partition(0, Engine(RETIRED, horizon_us=DAY), store, POLICY)
+    after = _run(again, store, WIDE_RECORDS[CUT:])
+    seen: dict[str, int] = defaultdict(int)
+    for change in before + effects.changes + after:
+        assert change.seq == seen[change.contact_id] + 1, change
+        seen[change.contact_id] = change.seq
+
+
+@pytest.mark.parametrize("written", [0.0, 0.5, 0.99])
+def test_a_crash_while_carrying_contacts_over_redoes_the_same_switch(written: float) -> None:
+    whole_store = MemoryStore()
+    part, _, now, whole = _switch_after_retention(whole_store)
+    whole_store.write(0, part.take_writes())
+
+    store = MemoryStore()
+    part, _, now, first = _switch_after_retention(store)
+    writes = part.take_writes()
+    store.write(0, writes[: int(len(writes) * written)])  # the crash: a prefix reached the table
+    again = Partition(0, Engine(OLD, horizon_us=DAY), store, POLICY)
+    rebuild = Rebuild(0, Engine(RETIRED, horizon_us=DAY), POLICY, _never)
+    rebuild.feed(WIDE_RECORDS[RETAINED_FROM:CUT])
+    second = Effects()
+    again.switch(rebuild.engine, rebuild.states(now), now, second)
+    store.write(0, again.take_writes())
+
+    assert first.changes == whole.changes
+    published = {(c.contact_id, c.seq): c for c in first.changes}
+    for change in second.changes:
+        assert published[(change.contact_id, change.seq)] == change  # the same, or nothing
+
+    # The states and meta of an uncrashed switch (the deadline index may keep stale entries,
+    # which `Timers` drops as they pass), and the same messages from there on.
+    def lasting(found: MemoryStore) -> dict[bytes, bytes]:
+        return {k: v for k, v in found.data[0].items() if not k.startswith(keys.DEADLINE)}
+
+    assert lasting(store) == lasting(whole_store)
+    went_on = [
+        _run(Partition(0, Engine(RETIRED, horizon_us=DAY), one, POLICY), one, WIDE_RECORDS[CUT:])
+        for one in (store, whole_store)
+    ]
+    assert went_on[0] == went_on[1]

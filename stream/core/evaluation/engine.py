@@ -154,6 +154,16 @@ class Engine:
             state.now = now
         return changes
 
+    def reevaluate(self, state: ContactState, now: int) -> None:
+        """Evaluate every segment and the stage of `state` at `now` (in place), its deadlines
+        up to `now` fired first: for a state restored from other rules' bytes, which holds
+        their memberships. The changes are not kept; the switch publishes the difference from
+        the old state itself (`stream.core.switch`)."""
+        if state.now is None:
+            return
+        self.on_notify(state, now)
+        self._propagate(state, range(len(self.plan.nodes)), now, "rules", None, [])
+
     def notify_at(self, state: ContactState) -> int | None:
         """The earliest instant at which a membership may change with no new event."""
         if state.now is None:
