@@ -120,6 +120,11 @@ class Contacts:
         tag = covered.get(_SWITCH)
         return (tag if isinstance(tag, str) else None), body
 
+    def held(self) -> set[str]:
+        """Every contact with a state: stored, or cached and not yet written."""
+        stored = self.store.scan(self.partition, keys.STATE)
+        return {keys.contact_of(key) for key in stored} | self._cache.keys()
+
     def states(self) -> dict[str, ContactState]:
         """The cached states by contact (every state, where nothing was ever written)."""
         return self._cache

@@ -27,6 +27,7 @@ from stream.core.evaluation.timers import Timers
 from stream.core.events import Event, check_key, parse_event
 from stream.core.replay import Counts
 from stream.core.switch import carry_over, switch_contact
+from stream.core.undercount import History
 from stream.errors import InvalidInput
 from stream.ops.metrics import PartitionCount
 
@@ -127,7 +128,12 @@ class Partition:
         self._meta_dirty = True
 
     def switch(
-        self, engine: Engine, rebuilt: dict[str, ContactState], now: int, effects: Effects
+        self,
+        engine: Engine,
+        rebuilt: dict[str, ContactState],
+        now: int,
+        effects: Effects,
+        history: History | None = None,
     ) -> int:
         """Take every contact of the partition to its state under `engine` at `now`.
 
@@ -135,14 +141,15 @@ class Partition:
         rebuild saw none of its history: retention removed it) its own state carried over
         (`carry_over`). The `reason: rules` messages go to `effects`; the states, the deadline
         index and the meta's `rules_version` go with the next `take_writes`, so a switch is
-        one batch. A contact whose stored state this same switch wrote before a crash keeps
-        its `seq` and publishes nothing again: its messages were acknowledged before it was
-        written. Returns how many contacts were carried over.
+        one batch, with `history` (what the rebuild re-read) in the meta's `switched`. A contact
+        whose stored state this same switch wrote before a crash keeps its `seq` and publishes
+        nothing again: its messages were acknowledged before it was written. Returns how many
+        contacts were carried over.
         """
         old, live = self.engine, self._contacts
         tag = f"{engine.rules_version}@{now}"
         redo = self.switching is not None
-        unseen = self._held() - rebuilt.keys()
+        unseen = live.held() - rebuilt.keys()
         self.use(engine)
         for contact in sorted(rebuilt.keys() | unseen):
             state = rebuilt.get(contact)
@@ -161,18 +168,16 @@ class Partition:
             self._contacts.adopt(state, self.offsets, tag)
             self._timers.arm(contact, engine.notify_at(state))
         self.switching = None
-        self.note_switched(now)
+        self.note_switched(now, history)
         return len(unseen)
 
-    def _held(self) -> set[str]:
-        """Every contact the partition holds a state of: stored, or cached and not yet written."""
-        stored = self.store.scan(self.partition, keys.STATE)
-        return {keys.contact_of(key) for key in stored} | self._contacts.states().keys()
-
-    def note_switched(self, now: int) -> None:
+    def note_switched(self, now: int, history: History | None = None) -> None:
         """Note in the meta, written with the next `take_writes`, that the partition switched
-        to the version it runs at `now`, for the follower to announce (`follow.unannounced`)."""
+        to the version it runs at `now`, for the follower to announce (`follow.unannounced`),
+        and the `history` its rebuild re-read, for the undercount (`Versions.undercounted`)."""
         self.switched = {"rules_version": self.engine.rules_version, "at": now}
+        if history is not None:
+            self.switched["history"] = list(history)
         self._meta_dirty = True
 
     def states(self) -> dict[str, ContactState]:

@@ -131,7 +131,7 @@ class Switcher:
                 history = History(None, None, source.truncated())
                 part.use(rebuild.engine)
                 now = runtime.clock()
-                part.note_switched(now)
+                part.note_switched(now, history)
             else:
                 if begun is None:
                     # Durable first: a crash from here on makes the restarted worker redo
@@ -143,7 +143,7 @@ class Switcher:
                     number, version, format_ts(now),
                 )  # fmt: skip
                 states, history = await rebuild.finish(now, source.truncated())
-                carried = part.switch(rebuild.engine, states, now, effects)
+                carried = part.switch(rebuild.engine, states, now, effects, history)
                 if carried:
                     log.info(
                         "partition %d: %d contacts with no history left (retention removed "
@@ -159,7 +159,7 @@ class Switcher:
                 number, rebuild.engine.rules_version, format_ts(now), len(effects.changes),
                 rebuild.records, time.monotonic() - took,
             )  # fmt: skip
-            self.versions.note_rebuilt(number, rebuild.engine, history)
+            self.versions.log_undercounted(number, rebuild.engine, history)
             return now
 
 

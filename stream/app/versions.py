@@ -28,8 +28,6 @@ class Versions:
         self.metrics = metrics
         self.engines: dict[str, Engine] = {start.rules_version: start}
         self.sources: dict[str, str] = {}  # the file each version was published from
-        # Per partition, the version it was last rebuilt for here and the history re-read.
-        self.rebuilt: dict[int, tuple[str, History]] = {}
 
     def offer(self, record: Version) -> bool:
         """Load a version record of the topic; whether it changed the version in force.
@@ -86,23 +84,26 @@ class Versions:
         """The file `version` was published from (`--rules` for one not read from the topic)."""
         return self.sources.get(version, "--rules")
 
-    def note_rebuilt(self, partition: int, engine: Engine, history: History) -> None:
-        """Note that `partition` switched to `engine` rebuilt from `history`, and log one
-        warning line per segment that history may undercount."""
-        self.rebuilt[partition] = (engine.rules_version, history)
+    def log_undercounted(self, partition: int, engine: Engine, history: History) -> None:
+        """Log one warning line per segment of `engine` that `history`, what `partition`'s
+        rebuild re-read, may undercount."""
         for segment, why in undercounted(engine.rules, history).items():
             log.warning("%s: may be undercounted on partition %d: %s", segment, partition, why)
 
     def undercounted(self, part: Partition) -> dict[str, str]:
         """The segments of the version `part` runs that may be undercounted now, with why.
 
-        Only a partition rebuilt here for that version has a known history; as its event
-        time moves on, the windows fill with live events and the names fall away.
+        The history is the one its last switch re-read, kept in its meta (`switched`), so
+        any worker that loads the partition knows it; a partition whose meta has none (no
+        switch to that version, or one made before the history was kept) names nothing. As
+        its event time moves on, the windows fill with live events and the names fall away.
         """
-        found = self.rebuilt.get(part.partition)
-        if found is None or found[0] != part.engine.rules_version:
+        made = part.switched
+        if made is None or made["rules_version"] != part.engine.rules_version:
             return {}
-        history = found[1]
+        if made.get("history") is None:
+            return {}
+        history = History(*made["history"])
         if part.watermark is not None and history.last is not None:
             history = history._replace(last=max(history.last, part.watermark))
         return undercounted(part.engine.rules, history)

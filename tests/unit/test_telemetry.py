@@ -13,7 +13,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from stream.app.assignment import Assignment
-from stream.app.processor import Policy
+from stream.app.processor import Partition, Policy
 from stream.app.runtime import Runtime
 from stream.app.telemetry import WorkerCollector
 from stream.app.topics import OutputTopics, TopicNames
@@ -262,8 +262,10 @@ def test_a_short_rebuild_history_is_logged_at_the_switch_and_counted_until_the_w
     part.use(engine)
     part.watermark = START + 5 * DAY
     caplog.clear()
+    history = History(START, START + 5 * DAY, truncated=False)
     with caplog.at_level(logging.WARNING, "stream.app.versions"):
-        versions.note_rebuilt(1, engine, History(START, START + 5 * DAY, truncated=False))
+        versions.log_undercounted(1, engine, history)
+    part.note_switched(START + 5 * DAY, history)  # as the switch does, in the meta
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
         "monthly: may be undercounted on partition 1: a window of 30d is longer than the "
         "history (5.0 days)",
@@ -280,7 +282,13 @@ def test_a_short_rebuild_history_is_logged_at_the_switch_and_counted_until_the_w
     assert gauge("1") == 1
     part.watermark = START + 30 * DAY
     assert gauge("1") == 0
-    # A partition that moved to another version since knows nothing of its history.
+    # A worker that loads the partition later (after a restart, or a new owner after a
+    # rebalance) reads the history from the meta.
     part.watermark = START + 5 * DAY
+    store = MemoryStore()
+    store.write(1, part.take_writes())
+    loaded = Partition(1, engine, store, Policy(clock="event"))
+    assert list(versions.undercounted(loaded)) == ["monthly", "weekly"]
+    # A partition that moved to another version since knows nothing of its history.
     part.use(versions.engines[A.version_hash])
     assert gauge("1") == 0
