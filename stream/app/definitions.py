@@ -8,6 +8,7 @@ starts), with a plain consumer that joins no group and commits nothing.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -42,7 +43,14 @@ async def publish(
     bootstrap: str, topic: str, record: Record, security: KafkaSecurity = PLAINTEXT
 ) -> int:
     """Write `record`, acknowledged by every in-sync replica; returns its offset."""
-    key, value = encode(record)
+    return (await publish_all(bootstrap, topic, [record], security))[0]
+
+
+async def publish_all(
+    bootstrap: str, topic: str, records: Sequence[Record], security: KafkaSecurity = PLAINTEXT
+) -> list[int]:
+    """Write `records` in order through one producer, each acknowledged by every in-sync
+    replica before the next is sent; returns their offsets."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -51,11 +59,15 @@ async def publish(
         **security.client_options(),
     )
     await producer.start()
+    offsets = []
     try:
-        sent = await producer.send_and_wait(topic, value, key=key, partition=0)
+        for record in records:
+            key, value = encode(record)
+            sent = await producer.send_and_wait(topic, value, key=key, partition=0)
+            offsets.append(int(sent.offset))
     finally:
         await producer.stop()
-    return int(sent.offset)
+    return offsets
 
 
 async def read_records(

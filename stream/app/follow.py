@@ -36,7 +36,7 @@ POLL_S = 1.0  # how soon a published version is seen
 RETRY_S = 10.0  # after a rebuild failed (the broker, say), before it starts again
 
 Rebuilder = Callable[[int, Partition, Engine], Awaitable[None]]
-Announcer = Callable[[Switch], Awaitable[None]]  # writes a `switched:` record
+Announcer = Callable[[list[Switch]], Awaitable[None]]  # writes `switched:` records, in order
 
 
 class AnnounceFailed(Exception):
@@ -200,12 +200,17 @@ class Follower(Service):
     async def _announce(self) -> None:
         # Announcing again what a record already says is harmless: the topic is compacted
         # and the record has the same key and contents, so a restart announces them all.
-        for record in self.pending():
-            try:
-                await self.announce(record)
-            except Exception as error:  # the catch-up logs it and starts again
-                raise AnnounceFailed(f"partition {record.partition}: {error}") from error
-            self._announced.add(record)
+        # One producer for them all: after a restart, every loaded partition has one.
+        pending = self.pending()
+        if not pending:
+            return
+        try:
+            await self.announce(pending)
+        except Exception as error:  # the catch-up logs it and starts again
+            numbers = ", ".join(str(record.partition) for record in pending)
+            where = "partition" if len(pending) == 1 else "partitions"
+            raise AnnounceFailed(f"{where} {numbers}: {error}") from error
+        self._announced.update(pending)
 
     async def _abandon(self, why: str) -> None:
         task, self._task = self._task, None

@@ -20,7 +20,7 @@ from stream.app.admin import ensure_topics
 from stream.app.agent import install, stop_now
 from stream.app.assignment import Assignment
 from stream.app.clock import wall_us
-from stream.app.definitions import publish
+from stream.app.definitions import publish_all
 from stream.app.factory import WorkerApp, create_app
 from stream.app.faust_private import UntestedVersion, check_versions
 from stream.app.follow import DefinitionsFeed, Follower
@@ -137,8 +137,8 @@ def follower(
             bootstrap, security, inputs, partition, committed_only=settings.exactly_once
         )
 
-    async def announce(record: Switch) -> None:
-        await publish(bootstrap, topic, record, security)
+    async def announce(records: list[Switch]) -> None:
+        await publish_all(bootstrap, topic, records, security)
 
     switcher = Switcher(runtime, open_input, versions, stopping)
     feed = DefinitionsFeed(bootstrap, security, topic, start)
