@@ -13,8 +13,8 @@ from stream.core.evaluation.engine import Engine
 from stream.core.events import decode_event
 from stream.core.language.loader import load_text
 from stream.core.replay import Replayer
-from stream.core.switch import switch_contact
-from stream.core.timefmt import parse_ts
+from stream.core.switch import carry_over, switch_contact
+from stream.core.timefmt import format_ts, parse_ts
 from stream.testing.generate import generate
 from stream.testing.versions import version_b_text
 from tests.support import DAY, EXAMPLE_RULES
@@ -94,3 +94,52 @@ def test_a_switch_publishes_the_difference_and_then_runs_as_the_new_version(cut:
 
 def _without_seq(change: Change) -> tuple[Any, ...]:
     return tuple(change._replace(seq=0))
+
+
+# A stage the new version adds, reached on a segment it narrows: carried over, the contact's
+# deadlines between its last event and the switch fire on the new version's memberships.
+_STAGED = """
+version: 1
+lifecycle:
+  stages: [lead, hot]
+  allow_regress: false
+  rules:
+    - {stage: lead, when: {event: signup}}
+%s
+segments:
+  - id: pricing
+    when: {event: page_view, within: %s}
+  - id: recent
+    when: {event: email_open, within: 5d}
+"""
+_HOT = "    - {stage: hot, when: {all: [{in_segment: pricing}, {not: {in_segment: recent}}]}}"
+
+
+def test_a_contact_carried_over_evaluates_its_deadlines_under_the_new_version() -> None:
+    old = Engine(load_text(_STAGED % ("", "7d")))
+    new = Engine(load_text(_STAGED % (_HOT, "3d")))
+    start = parse_ts("2026-01-01T00:00:00Z")
+    events = [
+        (0, "signup"), (0, "email_open"), (0, "page_view"), (4 * DAY, "ping"),
+    ]  # fmt: skip
+    lines = [
+        orjson.dumps({"event_id": f"e{i}", "contact_id": "c", "type": kind,
+                      "timestamp": format_ts(start + offset)})
+        for i, (offset, kind) in enumerate(events)
+    ]  # fmt: skip
+    now = start + 10 * DAY
+    live = Replayer(old)
+    _feed(live, lines)
+    # Under the old version at its last event: lead, in both segments.
+    state = old.restore(old.snapshot(live.states["c"]), "c")
+    assert (state.members, old.plan.stages[state.stage or 0]) == ({"pricing", "recent"}, "lead")
+
+    carried = carry_over(old, new, state, now)
+    whole = Replayer(new)
+    _feed(whole, lines)
+    whole.advance(now)
+    # pricing (now 3 days) ended on day 3, before recent ended on day 5: never hot.
+    assert _state_view(new, whole) == {"c": (frozenset(), "lead")}
+    assert (carried.members, new.plan.stages[carried.stage or 0]) == (set(), "lead")
+    changes = switch_contact(old, new, state, carried, now)
+    assert [(c.kind, c.reason) for c in changes] == [("segment", "rules")] * 2

@@ -155,14 +155,18 @@ class Engine:
         return changes
 
     def reevaluate(self, state: ContactState, now: int) -> None:
-        """Evaluate every segment and the stage of `state` at `now` (in place), its deadlines
-        up to `now` fired first: for a state restored from other rules' bytes, which holds
-        their memberships. The changes are not kept; the switch publishes the difference from
-        the old state itself (`stream.core.switch`)."""
+        """Evaluate every segment and the stage of `state` at `now` (in place): for a state
+        restored from other rules' bytes, which holds their memberships. Everything is
+        evaluated first at the state's own instant, so that the deadlines between it and
+        `now` fire on these rules' memberships (a stage, a high-water mark, must not rise on
+        the old ones), then once more at `now`. The changes are not kept; the switch
+        publishes the difference from the old state itself (`stream.core.switch`)."""
         if state.now is None:
             return
+        every = range(len(self.plan.nodes))
+        self._propagate(state, every, state.now, "rules", None, [])
         self.on_notify(state, now)
-        self._propagate(state, range(len(self.plan.nodes)), now, "rules", None, [])
+        self._propagate(state, every, now, "rules", None, [])
 
     def notify_at(self, state: ContactState) -> int | None:
         """The earliest instant at which a membership may change with no new event."""
