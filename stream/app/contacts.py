@@ -130,11 +130,20 @@ class Contacts:
         return self._cache
 
     def ended(self, contact: str, topic: str, offset: int, outcome: Outcome) -> None:
-        """The contact's record at `offset` ended otherwise than applied."""
+        """The contact's record at `offset` ended otherwise than applied.
+
+        A contact with a state covers it from now on, as it covers an applied one: if that
+        state is written with this batch (a deadline of it fired, say) and a crash loses the
+        meta record, the redelivered record is counted as it ended, not applied again to a
+        state whose clock has moved past it (where the state limit may judge it otherwise).
+        """
         others = self._others.get(contact)
         if others is None:
             others = self._others[contact] = {}
         others[(topic, offset)] = "d" if outcome == "duplicate" else "x"
+        covered = self._covered.get(contact)
+        if covered is not None and offset >= covered.get(topic, 0):
+            covered[topic] = offset + 1
 
     def touched(self, contact: str) -> None:
         """The contact's cached state changed (a deadline fired): write it with the batch."""
