@@ -157,8 +157,9 @@ class Partition:
             if written == tag and body is not None:
                 kept = engine.restore(body, contact)
                 if state is None:
-                    state = kept
-                state.seq = kept.seq
+                    state = kept  # carried over: the state this switch wrote
+                else:
+                    state.seq = kept.seq
             else:
                 before = live.get(contact)
                 if state is None:

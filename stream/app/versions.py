@@ -99,9 +99,11 @@ class Versions:
         its event time moves on, the windows fill with live events and the names fall away.
         """
         made = part.switched
-        if made is None or made["rules_version"] != part.engine.rules_version:
-            return {}
-        if made.get("history") is None:
+        if (
+            made is None
+            or made["rules_version"] != part.engine.rules_version
+            or made.get("history") is None
+        ):
             return {}
         history = History(*made["history"])
         if part.watermark is not None and history.last is not None:
