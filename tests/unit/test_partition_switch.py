@@ -196,14 +196,17 @@ def _switch_after_retention(store: MemoryStore) -> tuple[Partition, list[Change]
     before = _run(part, store, WIDE_RECORDS[:CUT])
     now = part.now(_never)
     assert now is not None
-    rebuild = Rebuild(0, Engine(RETIRED, horizon_us=DAY), POLICY, _never)
-    rebuild.feed(WIDE_RECORDS[RETAINED_FROM:CUT])
     part.begin_switch(RETIRED.version_hash, now)
     store.write(0, part.take_writes())
     effects = Effects()
-    carried = part.switch(rebuild.engine, rebuild.states(now), now, effects)
-    assert carried == len(GONE)
+    assert part.switch(*_rebuilt_from_retained(now), now, effects) == len(GONE)
     return part, before, now, effects
+
+
+def _rebuilt_from_retained(now: int) -> tuple[Engine, dict[str, Any]]:
+    rebuild = Rebuild(0, Engine(RETIRED, horizon_us=DAY), POLICY, _never)
+    rebuild.feed(WIDE_RECORDS[RETAINED_FROM:CUT])
+    return rebuild.engine, rebuild.states(now)
 
 
 def test_contacts_whose_whole_history_retention_removed_switch_too() -> None:
@@ -212,21 +215,14 @@ def test_contacts_whose_whole_history_retention_removed_switch_too() -> None:
     store.write(0, part.take_writes())
     assert len(GONE) > 100
 
-    whole = Replayer(Engine(RETIRED, horizon_us=DAY))
-    list(replay_lines(RETIRED, WIDE[:CUT], replayer=whole))
-    whole.advance(now)
-    stages = whole.engine.plan.stages
-    expected = {
-        c: (frozenset(whole.states[c].members), None if whole.states[c].stage is None
-            else stages[whole.states[c].stage])
-        for c in GONE
-    }  # fmt: skip
+    whole = fold(whole_changes(RETIRED, WIDE[:CUT], now))
+    expected = {c: view for c, view in whole.items() if c in GONE}
     ours = [c for c in effects.changes if c.contact_id in GONE]
     assert {(c.reason, parse_ts(c.at), c.rules_version) for c in ours} == {
         ("rules", now, RETIRED.version_hash)
     }
     folded = fold(before + effects.changes)
-    assert {c: folded.get(c, (frozenset(), None)) for c in GONE} == expected
+    assert {c: view for c, view in folded.items() if c in GONE} == expected
     # A retired segment is left by every member, a changed one evaluated again.
     was = fold(before)
     retired = {c for c in GONE if "persona_ceo_margie" in was.get(c, (frozenset(),))[0]}
@@ -257,10 +253,8 @@ def test_a_crash_while_carrying_contacts_over_redoes_the_same_switch(written: fl
     writes = part.take_writes()
     store.write(0, writes[: int(len(writes) * written)])  # the crash: a prefix reached the table
     again = Partition(0, Engine(OLD, horizon_us=DAY), store, POLICY)
-    rebuild = Rebuild(0, Engine(RETIRED, horizon_us=DAY), POLICY, _never)
-    rebuild.feed(WIDE_RECORDS[RETAINED_FROM:CUT])
     second = Effects()
-    again.switch(rebuild.engine, rebuild.states(now), now, second)
+    again.switch(*_rebuilt_from_retained(now), now, second)
     store.write(0, again.take_writes())
 
     assert first.changes == whole.changes
